@@ -1,0 +1,21 @@
+# fieldreport for a server: gunicorn serving the app; PostgreSQL and Redis come from settings.
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+RUN useradd --system --create-home --home-dir /srv/fieldreport fieldreport
+WORKDIR /srv/fieldreport/app
+COPY pyproject.toml README.md ./
+COPY fieldreport ./fieldreport
+COPY worker ./worker
+COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
+RUN pip install --no-cache-dir -e .
+USER fieldreport
+ENV FIELDREPORT_DATA_DIR=/srv/fieldreport/data \
+    FIELDREPORT_SECURE_COOKIES=true
+VOLUME /srv/fieldreport/data
+EXPOSE 8000
+# Migrate, then serve. Workers: `docker run … fieldreport worker` with REDIS_URL set.
+CMD ["sh", "-c", "fieldreport init-db && exec gunicorn --bind 0.0.0.0:8000 --workers 3 --threads 4 'fieldreport:create_app()'"]

@@ -1,0 +1,160 @@
+"""The ``fieldreport`` command (also ``flask --app fieldreport …``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from fieldreport.config import SettingsError, load_settings
+from fieldreport.runtime import Runtime, build_runtime, set_process_default
+
+
+def _runtime() -> Runtime:
+    try:
+        runtime = build_runtime(load_settings())
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    set_process_default(runtime)
+    return runtime
+
+
+def _migrate(runtime: Runtime) -> None:
+    from fieldreport.migrate import upgrade
+
+    upgrade(runtime.db)
+
+
+def _print_accounts(runtime: Runtime) -> None:
+    path = runtime.settings.data_dir / "demo-accounts.txt"
+    if path.exists():
+        click.echo("Demo accounts (username, role, password):")
+        click.echo(path.read_text().rstrip())
+
+
+def _ensure_demo(runtime: Runtime) -> bool:
+    from fieldreport.demo import create_demo, has_users
+
+    with runtime.db.session_scope() as session:
+        if has_users(session):
+            return False
+        create_demo(session, runtime.settings.data_dir, runtime.settings.parties)
+    return True
+
+
+@click.group(help="fieldreport: reports of a ceasefire monitoring mission.")
+def main() -> None:
+    pass
+
+
+@main.command("init-db", help="Create the database or migrate it to the newest schema.")
+def init_db() -> None:
+    runtime = _runtime()
+    _migrate(runtime)
+    click.echo(f"Database ready: {runtime.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command(help="Create the demo mission (sectors, one account per role, some reports).")
+def demo() -> None:
+    runtime = _runtime()
+    _migrate(runtime)
+    if not _ensure_demo(runtime):
+        click.echo("The database has users already; no demo data added.")
+    _print_accounts(runtime)
+
+
+@main.command(help="Serve the app (embedded default: SQLite, files on disk, jobs in-process).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    from fieldreport.web.app import build_app
+
+    runtime = _runtime()
+    _migrate(runtime)
+    if _ensure_demo(runtime):
+        click.echo("Empty database: created the demo mission.")
+    _print_accounts(runtime)
+    app = build_app(runtime.settings, runtime)
+    click.echo(f"fieldreport on http://{host}:{port}/ (queue: {runtime.queue.mode})")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command("create-user", help="Create an account.")
+@click.argument("username")
+@click.option(
+    "--role", required=True, type=click.Choice(["observer", "coordinator", "commission", "admin"])
+)
+@click.option("--team", default=None, help="Team code (observers), e.g. T-07.")
+@click.option("--name", default=None, help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(
+    username: str, role: str, team: str | None, name: str | None, password_stdin: bool
+) -> None:
+    from fieldreport.accounts.service import AccountError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    runtime = _runtime()
+    _migrate(runtime)
+    try:
+        with runtime.db.session_scope() as session:
+            create_user(
+                session, username, role=role, password=password, team_code=team, display_name=name
+            )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {role} {username.lower()}.")
+
+
+@main.command("import-sectors", help="Import sectors from a GeoJSON FeatureCollection.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_sectors(path: Path) -> None:
+    from fieldreport.sectors.geometry import SectorImportError
+
+    runtime = _runtime()
+    _migrate(runtime)
+    from fieldreport.sectors import service
+
+    try:
+        with runtime.db.session_scope() as session:
+            count = service.import_sectors(session, path.read_bytes(), actor=None)
+    except SectorImportError as error:
+        for problem in error.problems:
+            click.echo(f"feature {problem.feature}: {problem.reason}", err=True)
+        raise click.ClickException("nothing imported") from None
+    click.echo(f"Imported {count} sectors.")
+
+
+@main.command(help="Run an RQ worker (needs REDIS_URL).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    from worker.main import run_worker
+
+    runtime = _runtime()
+    if not runtime.settings.redis_url:
+        raise click.ClickException("REDIS_URL is not set: without it jobs run inside the app.")
+    run_worker(runtime, burst=burst)
+
+
+@main.command(help="Build a day's digest and wait for it.")
+@click.option("--day", required=True, help="YYYY-MM-DD, a day in the commission's time zone.")
+def digest(day: str) -> None:
+    from datetime import date
+
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--day") from None
+    runtime = _runtime()
+    _migrate(runtime)
+    from fieldreport.digests.service import build_and_wait
+
+    outcome = build_and_wait(runtime, parsed)
+    click.echo(outcome)
+
+
+if __name__ == "__main__":
+    main()

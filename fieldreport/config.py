@@ -1,0 +1,171 @@
+"""Settings: environment variables turned into one typed object, read once.
+
+Nothing else in the code base reads ``os.environ``. Every setting has a safe default so that
+``fieldreport run`` works on an empty machine (SQLite, files on disk, jobs in-process).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KNOWN_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    redis_url: str | None
+    mission_name: str
+    parties: tuple[str, ...]
+    time_zone: str
+    languages: tuple[str, ...]
+    digest_recipients: tuple[str, ...]
+    digest_hour: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_sender: str
+    smtp_starttls: bool
+    max_photo_bytes: int
+    max_request_bytes: int
+    max_photo_pixels: int
+    photo_distance_flag_m: float
+    photo_time_flag_hours: float
+    map_tile_url: str
+    accuracy_warning_m: float
+    secure_cookies: bool
+    testing: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _list(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, default).split(",") if part.strip())
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'fieldreport.db'}"
+    scheme = url.split(":", 1)[0]
+    if scheme not in KNOWN_DATABASE_SCHEMES:
+        raise SettingsError(
+            f"DATABASE_URL: unknown scheme {scheme!r} (use sqlite:///path or postgresql://…)"
+        )
+    if scheme == "postgresql":
+        url = "postgresql+psycopg" + url[len("postgresql") :]
+    return url
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
+    """Use SECRET_KEY, or one generated on first run and kept beside the data (mode 0600)."""
+    if env.get("SECRET_KEY"):
+        return env["SECRET_KEY"]
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build the settings from ``env`` (default: the process environment).
+
+    ``overrides`` replace single fields; tests use them instead of touching the environment.
+    """
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("FIELDREPORT_DATA_DIR") or PROJECT_ROOT / "instance").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    time_zone = env.get("FIELDREPORT_TIME_ZONE", "UTC")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"FIELDREPORT_TIME_ZONE: unknown time zone {time_zone!r}") from None
+    parties = _list(env, "FIELDREPORT_PARTIES", "Party A,Party B")
+    if len(parties) < 2:
+        raise SettingsError("FIELDREPORT_PARTIES: name at least two parties, comma-separated")
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": _database_url(env, data_dir),
+        "secret_key": _secret_key(env, data_dir),
+        "redis_url": env.get("REDIS_URL") or None,
+        "mission_name": env.get("FIELDREPORT_MISSION_NAME", "Ceasefire Monitoring Mission"),
+        "parties": parties,
+        "time_zone": time_zone,
+        "languages": _list(env, "FIELDREPORT_LANGUAGES", "en"),
+        "digest_recipients": _list(env, "FIELDREPORT_DIGEST_RECIPIENTS", ""),
+        "digest_hour": _int(env, "FIELDREPORT_DIGEST_HOUR", 6),
+        "smtp_host": env.get("SMTP_HOST") or None,
+        "smtp_port": _int(env, "SMTP_PORT", 25),
+        "smtp_user": env.get("SMTP_USER") or None,
+        "smtp_password": env.get("SMTP_PASSWORD") or None,
+        "smtp_sender": env.get("SMTP_SENDER", "fieldreport@localhost"),
+        "smtp_starttls": _bool(env, "SMTP_STARTTLS", False),
+        "max_photo_bytes": _int(env, "FIELDREPORT_MAX_PHOTO_BYTES", 20 * 1024 * 1024),
+        "max_request_bytes": _int(env, "FIELDREPORT_MAX_REQUEST_BYTES", 64 * 1024 * 1024),
+        "max_photo_pixels": _int(env, "FIELDREPORT_MAX_PHOTO_PIXELS", 40_000_000),
+        "photo_distance_flag_m": _float(env, "FIELDREPORT_PHOTO_DISTANCE_FLAG_M", 2000.0),
+        "photo_time_flag_hours": _float(env, "FIELDREPORT_PHOTO_TIME_FLAG_HOURS", 6.0),
+        "map_tile_url": env.get("FIELDREPORT_MAP_TILE_URL", ""),
+        "accuracy_warning_m": _float(env, "FIELDREPORT_ACCURACY_WARNING_M", 100.0),
+        "secure_cookies": _bool(env, "FIELDREPORT_SECURE_COOKIES", False),
+        "testing": _bool(env, "FIELDREPORT_TESTING", False),
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,143 @@
+"""Demo data: a mission with sectors around the test photos' GPS positions, accounts, reports.
+
+Passwords are random; they are printed and kept (mode 0600) in the data directory so that the
+person who started the demo can find them again. Never used outside a demo.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fieldreport.accounts.models import User
+from fieldreport.accounts.service import create_user
+from fieldreport.db import utcnow
+from fieldreport.reports.schemas import validate_report
+from fieldreport.reports.service import submit_report
+from fieldreport.sectors.models import Sector
+
+DEMO_ACCOUNTS = (
+    ("observer1", "observer", "T-01", "Observer One"),
+    ("observer2", "observer", "T-02", "Observer Two"),
+    ("coordinator", "coordinator", None, "Field Coordinator"),
+    ("commission", "commission", None, "Commission Member"),
+    ("admin", "admin", None, "Administrator"),
+)
+
+
+def _square(lat: float, lon: float, half: float) -> dict[str, Any]:
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+        [lon - half, lat - half],
+    ]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+# Around the GPS positions of ../shared/corpus/photos (MANIFEST.tsv).
+DEMO_SECTORS = (
+    ("S-ARZ", "Arezzo hills", "sector", _square(43.4675, 11.8830, 0.03)),
+    ("DMZ-ARZ", "Arezzo demilitarized strip", "dmz", _square(43.4905, 11.8830, 0.006)),
+    ("S-FLR", "Florence", "sector", _square(43.7856, 11.2346, 0.04)),
+    ("S-MAD", "Madrid west", "sector", _square(40.4470, -3.7248, 0.03)),
+    ("CP-HEL", "Helsinki crossing point", "crossing_point", _square(60.1467, 24.9068, 0.01)),
+)
+
+DEMO_REPORTS = (
+    (
+        "observer1",
+        "ceasefire_violation",
+        "small_arms_fire",
+        43.4674,
+        11.8851,
+        3,
+        {"count": 12, "direction": "NE", "assessment": "incoming"},
+        "Bursts of small-arms fire from the ridge north-east of the observation post.",
+    ),
+    (
+        "observer1",
+        "freedom_of_movement",
+        "denied_access",
+        43.4716,
+        11.8854,
+        5,
+        {"checkpoint_party": "Party B", "duration_min": 45, "effect": "patrol_rerouted"},
+        "Patrol stopped at the bridge checkpoint and sent back.",
+    ),
+    (
+        "observer2",
+        "repatriation",
+        "prisoner_exchange",
+        60.1467,
+        24.9068,
+        20,
+        {"persons_side_a": 14, "persons_side_b": 12, "crossing_point": "Helsinki CP"},
+        "Exchange completed under ICRC supervision.",
+    ),
+    (
+        "observer2",
+        "civilian_harm",
+        "damage_homes",
+        40.4470,
+        -3.7248,
+        26,
+        {"object_damaged": "Two-storey house", "objects": 1},
+        "Roof hit by a mortar round.",
+    ),
+)
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _write_credentials(path: Path, lines: list[str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def has_users(session: Session) -> bool:
+    return bool(session.scalar(select(func.count(User.id))))
+
+
+def create_demo(session: Session, data_dir: Path, parties: tuple[str, ...]) -> list[str]:
+    """Create the demo mission; returns the lines to print (username, role, password)."""
+    lines = []
+    users = {}
+    for username, role, team, name in DEMO_ACCOUNTS:
+        password = _password()
+        users[username] = create_user(
+            session, username, role=role, password=password, display_name=name, team_code=team
+        )
+        lines.append(f"  {username:<12} {role:<12} {password}")
+    for code, name, kind, geometry in DEMO_SECTORS:
+        session.add(Sector(code=code, name=name, kind=kind, geometry=geometry))
+    session.flush()
+    now = utcnow()
+    for observer, category, sub, lat, lon, hours_ago, details, narrative in DEMO_REPORTS:
+        values = {
+            "client_id": str(uuid.uuid4()),
+            "category": category,
+            "subcategory": sub,
+            "occurred_at": (now - timedelta(hours=hours_ago)).isoformat(),
+            "latitude": lat,
+            "longitude": lon,
+            "accuracy_m": 15,
+            "position_source": "gps",
+            "basis": "seen",
+            "narrative": narrative,
+            "details": details,
+        }
+        submit_report(session, users[observer], validate_report(values, now=now, parties=parties))
+    _write_credentials(data_dir / "demo-accounts.txt", lines)
+    return lines

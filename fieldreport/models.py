@@ -1,0 +1,22 @@
+"""Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from fieldreport.accounts.models import AuditLog, User
+from fieldreport.digests.models import Digest, DigestSend
+from fieldreport.photos.models import Photo
+from fieldreport.reports.models import Report, ReportVersion
+from fieldreport.review.models import ReviewEvent
+from fieldreport.sectors.models import Assignment, CoordinatorSector, Sector
+
+__all__ = [
+    "Assignment",
+    "AuditLog",
+    "CoordinatorSector",
+    "Digest",
+    "DigestSend",
+    "Photo",
+    "Report",
+    "ReportVersion",
+    "ReviewEvent",
+    "Sector",
+    "User",
+]

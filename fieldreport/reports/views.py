@@ -1,0 +1,143 @@
+"""Report pages: the observer's home, the report form, lists and a report's page."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import FileStorage
+
+from fieldreport.db import request_session, utcnow
+from fieldreport.photos import service as photos
+from fieldreport.reports import service
+from fieldreport.reports.forms import (
+    ReportForm,
+    blank_values,
+    detail_fields_by_category,
+    detail_input_name,
+    form_to_values,
+)
+from fieldreport.reports.schemas import ReportInvalid, validate_report
+from fieldreport.reports.taxonomy import BASIS_CODES, CATEGORIES, CONFIDENCE_CODES
+from fieldreport.sectors.models import Sector
+from fieldreport.web.auth import roles_required, runtime
+
+bp = Blueprint("reports", __name__)
+ALL_ROLES = ("observer", "coordinator", "commission", "admin")
+
+
+def _viewer_zone() -> ZoneInfo:
+    settings = runtime().settings
+    return ZoneInfo(current_user.time_zone or settings.time_zone)
+
+
+def _render_form(values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:
+    settings = runtime().settings
+    return (
+        render_template(
+            "reports/new.html",
+            form=ReportForm(),
+            values=values,
+            errors=errors,
+            categories=CATEGORIES,
+            detail_fieldsets=detail_fields_by_category(),
+            detail_input_name=detail_input_name,
+            basis_codes=BASIS_CODES,
+            confidence_codes=CONFIDENCE_CODES,
+            accuracy_warning_m=settings.accuracy_warning_m,
+        ),
+        status,
+    )
+
+
+@bp.get("/home")
+@roles_required("observer")
+def home() -> Any:
+    recent = service.list_reports(request_session(), current_user, limit=5)
+    return render_template("reports/home.html", recent=recent)
+
+
+@bp.get("/reports/new")
+@roles_required("observer")
+def new() -> Any:
+    return _render_form(blank_values(_viewer_zone(), utcnow()), {})
+
+
+def _photo_files() -> list[FileStorage]:
+    return [item for item in request.files.getlist("photos") if item and item.filename]
+
+
+@bp.post("/reports/new")
+@roles_required("observer")
+def create() -> Any:
+    ReportForm().validate_on_submit()
+    settings = runtime().settings
+    values = form_to_values(request.form, _viewer_zone())
+    kept = dict(request.form)
+    try:
+        data = validate_report(values, now=utcnow(), parties=settings.parties)
+    except ReportInvalid as invalid:
+        return _render_form(kept, invalid.errors, 422)
+    db = request_session()
+    try:
+        outcome = service.submit_report(db, current_user, data)
+    except service.ReportConflict:
+        kept["client_id"] = blank_values(_viewer_zone(), utcnow())["client_id"]
+        return _render_form(
+            kept, {"client_id": [_("This form was already used. Send again.")]}, 409
+        )
+    stored = []
+    for upload in _photo_files():
+        try:
+            stored.append(
+                photos.add_photo(
+                    db,
+                    runtime().storage,
+                    outcome.report,
+                    current_user,
+                    upload.read(settings.max_photo_bytes + 1),
+                    original_name=upload.filename,
+                    max_bytes=settings.max_photo_bytes,
+                    max_pixels=settings.max_photo_pixels,
+                ).photo
+            )
+        except photos.PhotoRejected as rejected:
+            db.rollback()
+            name = photos.display_name(upload.filename) or "photo"
+            message = _(
+                "%(name)s: %(reason)s Nothing was sent; choose the photos again.",
+                name=name,
+                reason=rejected.message,
+            )
+            return _render_form(kept, {"photos": [message]}, 413 if rejected.too_large else 422)
+    db.commit()
+    photos.enqueue_processing(runtime().queue, stored)
+    flash(_("Report sent.") if outcome.created else _("This report had already arrived."))
+    return redirect(url_for("reports.detail", report_id=outcome.report.id))
+
+
+@bp.get("/reports")
+@roles_required(*ALL_ROLES)
+def index() -> Any:
+    reports = service.list_reports(request_session(), current_user, limit=100)
+    return render_template("reports/list.html", reports=reports)
+
+
+@bp.get("/reports/<int:report_id>")
+@roles_required(*ALL_ROLES)
+def detail(report_id: int) -> Any:
+    db = request_session()
+    report = service.report_by_id_for(db, current_user, report_id)
+    if report is None:
+        abort(404)
+    sector = db.get(Sector, report.sector_id) if report.sector_id else None
+    return render_template(
+        "reports/detail.html",
+        report=report,
+        sector=sector,
+        photos=photos.photos_of(db, report),
+        show_observer=current_user.role != "commission",
+    )

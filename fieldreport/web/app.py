@@ -1,0 +1,195 @@
+"""The Flask application: settings, extensions, blueprints, error pages and security headers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import Babel
+from flask_compress import Compress
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from fieldreport.config import PROJECT_ROOT, Settings, load_settings
+from fieldreport.db import close_request_session, request_session
+from fieldreport.runtime import Runtime, build_runtime
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+compress = Compress()
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def _flask_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "TESTING": settings.testing,
+        "MAX_CONTENT_LENGTH": settings.max_request_bytes,
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+        "MAX_FORM_PARTS": 200,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "SESSION_COOKIE_NAME": "fieldreport_session",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": settings.secure_cookies,
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        # An observer may fill in the form, lose the signal and send it the next day.
+        "WTF_CSRF_TIME_LIMIT": 36 * 3600,
+        "WTF_CSRF_SSL_STRICT": settings.secure_cookies,
+        "BABEL_DEFAULT_LOCALE": settings.languages[0],
+        "BABEL_DEFAULT_TIMEZONE": settings.time_zone,
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "fieldreport" / "translations"),
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/manifest+json",
+            "image/svg+xml",
+        ],
+        "COMPRESS_ALGORITHM": ["gzip"],
+        "COMPRESS_MIN_SIZE": 500,
+    }
+
+
+def _select_locale() -> str | None:
+    from flask import current_app
+
+    languages = current_app.extensions["fieldreport.runtime"].settings.languages
+    if current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    return request.accept_languages.best_match(languages)
+
+
+def _select_timezone() -> str | None:
+    if current_user.is_authenticated and current_user.time_zone:
+        return current_user.time_zone
+    return None
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error_response(status: int, title: str, message: str, **extra: Any) -> Any:
+    if _wants_json():
+        response = jsonify({"error": title, "message": message, **extra})
+    else:
+        response = render_template("errors.html", status=status, title=title, message=message)
+    return response, status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> Any:
+        return _error_response(
+            400,
+            "Form expired",
+            "The form's security token was missing or has expired. Go back, reload the page "
+            "and send it again; nothing you typed was stored.",
+        )
+
+    @app.errorhandler(413)
+    def too_large(error: HTTPException) -> Any:
+        limit = app.config["MAX_CONTENT_LENGTH"] / 1e6
+        return _error_response(
+            413,
+            "Too large",
+            f"What you sent is larger than the {limit:.0f} MB this server accepts at once. "
+            "Send fewer or smaller photos at a time.",
+        )
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error: OperationalError) -> Any:
+        if "locked" not in str(error.orig).lower() and "busy" not in str(error.orig).lower():
+            raise error
+        response, status = _error_response(
+            503, "Busy", "The server is busy. Nothing was stored; try again in a few seconds."
+        )
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        return _error_response(error.code or 500, error.name, error.description or "")
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+    if current_user and current_user.is_authenticated and not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _register_blueprints(app: Flask) -> None:
+    from fieldreport.accounts.views import bp as accounts_bp
+    from fieldreport.api.views import bp as api_bp
+    from fieldreport.photos.views import bp as photos_bp
+    from fieldreport.reports.views import bp as reports_bp
+    from fieldreport.web.core import bp as core_bp
+
+    for blueprint in (core_bp, accounts_bp, reports_bp, photos_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+
+def build_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    settings = settings or load_settings()
+    runtime = runtime or build_runtime(settings)
+    app = Flask(
+        "fieldreport",
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(_flask_config(settings))
+    app.extensions["fieldreport.runtime"] = runtime
+    app.extensions["fieldreport.db"] = runtime.db
+    logging.basicConfig(level=logging.INFO)
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    compress.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(session_id: str) -> Any:
+        from fieldreport.accounts.service import load_user as load
+
+        return load(request_session(), session_id)
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Any:
+        from flask import redirect, url_for
+
+        if _wants_json():
+            return jsonify({"error": "Unauthorized", "message": "Log in first."}), 401
+        return redirect(url_for("accounts.login", next=request.full_path))
+
+    app.teardown_appcontext(close_request_session)
+    app.after_request(_security_headers)
+    _register_error_handlers(app)
+    _register_blueprints(app)
+
+    from fieldreport.web.templating import register_template_helpers
+
+    register_template_helpers(app)
+    return app
