@@ -141,11 +141,24 @@ def _security_headers(response: Any) -> Any:
 def _register_blueprints(app: Flask) -> None:
     from fieldreport.accounts.views import bp as accounts_bp
     from fieldreport.api.views import bp as api_bp
+    from fieldreport.digests.views import bp as digests_bp
     from fieldreport.photos.views import bp as photos_bp
     from fieldreport.reports.views import bp as reports_bp
+    from fieldreport.review.views import bp as review_bp
+    from fieldreport.sectors.views import bp as sectors_bp
     from fieldreport.web.core import bp as core_bp
 
-    for blueprint in (core_bp, accounts_bp, reports_bp, photos_bp, api_bp):
+    blueprints = (
+        core_bp,
+        accounts_bp,
+        reports_bp,
+        photos_bp,
+        sectors_bp,
+        review_bp,
+        digests_bp,
+        api_bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 
