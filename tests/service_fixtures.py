@@ -57,8 +57,8 @@ def _sqlalchemy_pg_url(url: str) -> str:
         pytest.fail(
             f"TEST_DATABASE_URL must be a postgresql:// URL, got {scheme or url!r}", pytrace=False
         )
-    if "+" not in scheme:
-        scheme = "postgresql+psycopg"
+    _base, plus, driver = scheme.partition("+")
+    scheme = f"postgresql+{driver if plus else 'psycopg'}"  # SQLAlchemy rejects "postgres"
     return f"{scheme}://{rest}"
 
 

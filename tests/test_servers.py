@@ -55,7 +55,6 @@ def test_server_start_error_carries_log_tail() -> None:
     """A port that is already taken makes redis-server exit; the error must say why."""
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
-        blocker.listen()
         taken = blocker.getsockname()[1]
         server = RedisServer(port=taken)
         with (

@@ -65,4 +65,6 @@ def logout() -> Any:
 
 @bp.app_context_processor
 def logout_form() -> dict[str, Any]:
-    return {"logout_form": LogoutForm() if current_user.is_authenticated else None}
+    # formdata=None: rendering must not parse the request body (it may be the 413 page).
+    form = LogoutForm(formdata=None) if current_user.is_authenticated else None
+    return {"logout_form": form}

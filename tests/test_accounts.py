@@ -1,0 +1,172 @@
+"""Log-in, log-out, sessions and the role matrix of the foundation's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from fieldreport.accounts.models import AuditLog, User
+from fieldreport.accounts.service import MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS, set_password
+from tests.conftest import PASSWORD, csrf_from, login
+
+ROUTES = {
+    "/home": {"observer"},
+    "/reports/new": {"observer"},
+    "/reports": {"observer", "coordinator", "commission", "admin"},
+}
+ACCOUNTS = {"obs1": "observer", "coord": "coordinator", "comm": "commission", "admin": "admin"}
+
+
+@pytest.mark.parametrize("path", sorted(ROUTES))
+def test_every_page_needs_a_log_in(app, path):
+    response = app.test_client().get(path)
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("username", sorted(ACCOUNTS))
+def test_role_matrix_of_the_foundation_pages(client_for, username):
+    client = client_for(username)
+    for path, roles in ROUTES.items():
+        expected = 200 if ACCOUNTS[username] in roles else 403
+        assert client.get(path).status_code == expected, (username, path)
+
+
+def test_wrong_password_is_refused_and_recorded(app, users, runtime):
+    response = login(app.test_client(), "obs1", "not the password")
+    assert response.status_code == 401
+    assert "Wrong username or password." in response.get_data(as_text=True)
+    with runtime.db.session_scope(write=False) as session:
+        failed = session.scalar(select(AuditLog).where(AuditLog.action == "login.failed"))
+        assert failed.username == "obs1"
+
+
+def test_repeated_failures_throttle_that_account_from_that_address_only(app, users):
+    client = app.test_client()
+    for _ in range(MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS):
+        login(client, "obs1", "guess")
+    assert login(client, "obs1", PASSWORD).status_code == 429
+    other_address = app.test_client()
+    page = other_address.get("/login", environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    response = other_address.post(
+        "/login",
+        data={"username": "obs1", "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
+    assert response.status_code == 302
+
+
+def test_login_without_csrf_token_is_refused(app, users):
+    response = app.test_client().post("/login", data={"username": "obs1", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_login_does_not_redirect_to_another_site(app, users):
+    client = app.test_client()
+    page = client.get("/login?next=https://evil.example/")
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={"username": "obs1", "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_logout_is_a_post_with_a_token(client_for):
+    client = client_for("obs1")
+    assert client.get("/logout").status_code == 405
+    page = client.get("/home").get_data(as_text=True)
+    response = client.post("/logout", data={"csrf_token": csrf_from(page)})
+    assert response.status_code == 302
+    assert client.get("/home").status_code == 302
+
+
+def test_changing_the_password_ends_existing_sessions(client_for, runtime):
+    client = client_for("obs1")
+    assert client.get("/home").status_code == 200
+    with runtime.db.session_scope() as session:
+        user = session.scalar(select(User).where(User.username == "obs1"))
+        set_password(session, user, "a brand new password")
+    assert client.get("/home").status_code == 302
+
+
+def test_session_cookie_is_http_only_and_same_site(app, users):
+    client = app.test_client()
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": "obs1", "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+    cookie = next(
+        value for value in response.headers.getlist("Set-Cookie") if "fieldreport_session" in value
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_pages_with_reports_are_not_cached_and_have_a_strict_csp(client_for):
+    response = client_for("obs1").get("/reports")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+def test_passwords_are_stored_as_argon2_hashes(users, runtime):
+    with runtime.db.session_scope(write=False) as session:
+        user = session.scalar(select(User).where(User.username == "obs1"))
+    assert user.password_hash.startswith("$argon2")
+    assert PASSWORD not in user.password_hash
+
+
+def _run_cli(args: list[str], env: dict[str, str], stdin: str = "") -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "fieldreport.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_command_line_creates_users_and_the_demo(tmp_path):
+    import os
+
+    env = {**os.environ, "FIELDREPORT_DATA_DIR": str(tmp_path / "data")}
+    env.pop("DATABASE_URL", None)
+    made = _run_cli(
+        ["create-user", "Field.Obs", "--role", "observer", "--team", "T-09", "--password-stdin"],
+        env,
+        stdin="a long enough password\n",
+    )
+    assert made.returncode == 0, made.stderr
+    assert "Created observer field.obs" in made.stdout
+    refused = _run_cli(
+        ["create-user", "short", "--role", "observer", "--team", "T-1", "--password-stdin"],
+        env,
+        stdin="short\n",
+    )
+    assert refused.returncode != 0
+    assert "at least 10 characters" in refused.stderr
+    demo = _run_cli(["demo"], env)
+    assert demo.returncode == 0
+    assert "The database has users already" in demo.stdout
+    fresh = {**env, "FIELDREPORT_DATA_DIR": str(tmp_path / "fresh")}
+    demo = _run_cli(["demo"], fresh)
+    assert demo.returncode == 0, demo.stderr
+    for username in ("observer1", "coordinator", "commission", "admin"):
+        assert username in demo.stdout
+    assert oct((tmp_path / "fresh" / "secret_key").stat().st_mode)[-3:] == "600"
+
+
+def test_bad_setting_is_named_in_the_error(tmp_path):
+    import os
+
+    env = {**os.environ, "FIELDREPORT_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgress://x"}
+    result = _run_cli(["init-db"], env)
+    assert result.returncode != 0
+    assert "DATABASE_URL: unknown scheme 'postgress'" in result.stderr
