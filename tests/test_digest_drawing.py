@@ -5,16 +5,11 @@ from __future__ import annotations
 import base64
 import io
 import random
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from PIL import Image
 from pypdf import PdfReader
-
-# The package is not installed into the venv: import it from this working tree.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fieldreport.digests.drawing import (
     CATEGORY_COLOURS,
@@ -28,16 +23,10 @@ from fieldreport.digests.drawing import (
     render_map_png,
     render_trend_png,
 )
+from fieldreport.reports.taxonomy import CATEGORY_BY_CODE
+from fieldreport.sectors.geometry import SECTOR_KINDS
 
-TAXONOMY = (
-    "ceasefire_violation",
-    "weapons_forces",
-    "freedom_of_movement",
-    "civilian_harm",
-    "repatriation",
-    "humanitarian",
-    "other",
-)
+TAXONOMY = tuple(CATEGORY_BY_CODE)
 WHITE = (255, 255, 255)
 
 
@@ -230,6 +219,18 @@ def test_every_taxonomy_category_has_a_distinct_colour_and_hex():
     assert len(set(CATEGORY_COLOURS.values())) == len(TAXONOMY)
     assert category_hex("ceasefire_violation") == "#d55e00"
     assert category_hex("not_a_category") == category_hex("other")
+
+
+def test_every_sector_kind_is_drawn_in_its_own_style():
+    sectors = [
+        square(kind, 33.0 + 0.1 * i, 44.0, 0.08, kind) for i, kind in enumerate(SECTOR_KINDS)
+    ]
+
+    image = decode(render_map_png(sectors, []))
+
+    projection = MapProjection.for_map(sectors, [])
+    fills = [pixel_at(image, projection, 33.01 + 0.1 * i, 44.07) for i in range(len(SECTOR_KINDS))]
+    assert len(set(fills)) == len(SECTOR_KINDS)
 
 
 def test_png_data_uri_round_trips():

@@ -110,9 +110,6 @@ class MapEvent:
     urgent: bool
 
 
-# --------------------------------------------------------------------------------------------
-# Projection and layout
-
 _EARTH_RADIUS_M = 6_378_137.0  # the sphere of Web Mercator (EPSG:3857)
 _MAX_LAT = 85.05112878  # Web Mercator's limit: the world is square there
 _MIN_SPAN_DEG = 0.02  # about 2 km: a single point still gets a readable map with a scale
@@ -255,10 +252,13 @@ def _polygons(sector: MapSector) -> list[list[NDArray[np.float64]]]:
     else:
         raise ValueError(f"sector {sector.code!r}: geometry must be a Polygon or MultiPolygon")
     polygons = []
-    for part in parts:
-        rings = [np.asarray(ring, dtype=np.float64)[:, :2] for ring in part if len(ring) >= 3]
-        if rings:
-            polygons.append(rings)
+    try:
+        for part in parts:
+            rings = [np.asarray(ring, dtype=np.float64)[:, :2] for ring in part if len(ring) >= 3]
+            if rings:
+                polygons.append(rings)
+    except (TypeError, ValueError, IndexError) as error:
+        raise ValueError(f"sector {sector.code!r}: rings must be lists of [lon, lat]") from error
     return polygons
 
 
@@ -281,10 +281,6 @@ def _event_arrays(
             a[ok] for a in (lon, lat, category, verified, urgent)
         )
     return lon, lat, category, verified, urgent
-
-
-# --------------------------------------------------------------------------------------------
-# Fonts
 
 
 _FONT_FILES = {
@@ -315,13 +311,6 @@ def _font(size: int, *, bold: bool = False) -> _Font:
     return ImageFont.load_default(size)
 
 
-def _text_width(draw: ImageDraw.ImageDraw, text: str, font: _Font) -> float:
-    return draw.textlength(text, font=font)
-
-
-# --------------------------------------------------------------------------------------------
-# Map
-
 _BACKGROUND = (255, 255, 255)
 _FRAME = (170, 170, 170)
 _INK = (33, 33, 33)
@@ -343,19 +332,12 @@ _AREA_STYLES: dict[str, _AreaStyle] = {
     "dmz": _AreaStyle(1, (246, 246, 246), (110, 110, 110), 1, hatch=(178, 178, 178)),
     "crossing_point": _AreaStyle(2, (255, 255, 255), _INK, 2),
 }
-# The sector table's kind values are not pinned in DESIGN.md yet; accept the spelled-out forms.
-_KIND_ALIASES = {
-    "demilitarized_zone": "dmz",
-    "demilitarised_zone": "dmz",
-    "crossing": "crossing_point",
-    "crossing_point_area": "crossing_point",
-}
 _SUPERSAMPLE = 2  # polygons are drawn at 2x and reduced: ImageDraw does not antialias
 _HATCH_PERIOD = 7  # px at 1x
 
 
 def _kind(kind: str) -> str:
-    kind = _KIND_ALIASES.get(kind, kind)
+    # Keys follow sectors.geometry.SECTOR_KINDS; a kind added there is drawn as a sector.
     return kind if kind in _AREA_STYLES else "sector"
 
 
@@ -658,7 +640,7 @@ def _draw_legend(
     for size in (11, 10, 9):  # the largest size at which every row fits the panel
         font = _font(size)
         widest = max(
-            _text_width(draw, labels[c], font) + _text_width(draw, n, font) + 8
+            draw.textlength(labels[c], font=font) + draw.textlength(n, font=font) + 8
             for c, n in zip(CATEGORIES, numbers, strict=True)
         )
         if widest <= inner:
@@ -779,9 +761,6 @@ def _png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-# --------------------------------------------------------------------------------------------
-# Trend chart
-
 _BAR = (175, 175, 175)
 _BAR_LAST = CATEGORY_COLOURS["weapons_forces"]  # Okabe-Ito blue: stands out from the grey
 _GRID = (225, 225, 225)
@@ -847,7 +826,7 @@ def render_trend_png(
 
     y_max = _nice_ceiling(max(count for _, count in series))
     ticks = [0, y_max // 2, y_max] if y_max % 2 == 0 else [0, y_max]
-    axis_width = max(_text_width(draw, f"{t:,}", font) for t in ticks)
+    axis_width = max(draw.textlength(f"{t:,}", font=font) for t in ticks)
     left, right = 8 + axis_width + 6, width - 8
     plot_top, plot_bottom = top + 14, height - 18  # room for the last value and the dates
 
@@ -862,7 +841,7 @@ def render_trend_png(
     n = len(series)
     slot = (right - left) / n
     bar = max(1.0, slot * 0.7)
-    label_width = _text_width(draw, "00-00", font) + 6
+    label_width = draw.textlength("00-00", font=font) + 6
     every = max(1, math.ceil(label_width / slot))
     for i, (day, count) in enumerate(series):
         last = i == n - 1
@@ -900,10 +879,6 @@ def render_trend_png(
             stroke_fill=_HALO,
         )
     return _png_bytes(image)
-
-
-# --------------------------------------------------------------------------------------------
-# PDF
 
 
 class ResourceRefused(ValueError):
