@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from werkzeug.serving import make_server  # noqa: E402
+from werkzeug.serving import make_server
 
-from fieldreport.accounts.service import create_user  # noqa: E402
-from fieldreport.config import load_settings  # noqa: E402
-from fieldreport.migrate import upgrade  # noqa: E402
-from fieldreport.runtime import build_runtime  # noqa: E402
-from fieldreport.web.app import build_app  # noqa: E402
+from fieldreport.accounts.service import create_user
+from fieldreport.config import load_settings
+from fieldreport.migrate import upgrade
+from fieldreport.runtime import build_runtime
+from fieldreport.web.app import build_app
 
 PASSWORD = "benchmark password"
 
