@@ -50,10 +50,15 @@ def _ledger_head(session: Session) -> str | None:
 
 
 def append_version(
-    session: Session, report: Report, content: dict, actor: User | None
+    session: Session,
+    report: Report,
+    content: dict,
+    actor: User | None,
+    *,
+    content_sha: str | None = None,
 ) -> ReportVersion:
     """Add an immutable version of ``report``'s content to the ledger."""
-    content_sha = content_hash(content)
+    content_sha = content_sha or content_hash(content)
     previous = _ledger_head(session)
     entry = hashlib.sha256(f"{previous or ''}:{content_sha}".encode()).hexdigest()
     version = ReportVersion(
@@ -71,7 +76,9 @@ def append_version(
     return version
 
 
-def _new_report(data: ReportInput, observer: User, sector_id: int | None) -> Report:
+def _new_report(
+    data: ReportInput, observer: User, sector_id: int | None, content_sha: str
+) -> Report:
     return Report(
         client_id=data.client_id,
         observer_id=observer.id,
@@ -94,7 +101,7 @@ def _new_report(data: ReportInput, observer: User, sector_id: int | None) -> Rep
         urgent=data.urgent,
         status="submitted",
         version=1,
-        content_sha256=data.content_sha256(),
+        content_sha256=content_sha,
     )
 
 
@@ -134,13 +141,14 @@ def submit_report(session: Session, observer: User, data: ReportInput) -> Submit
     if existing is not None:
         return _answer_repeat(session, existing, observer, data)
     sector_id = sector_for_position(session, data.latitude, data.longitude)
+    content = data.content()
+    content_sha = content_hash(content)
     try:
         with session.begin_nested():
-            report = _new_report(data, observer, sector_id)
+            report = _new_report(data, observer, sector_id, content_sha)
             session.add(report)
             session.flush()
-            append_version(session, report, data.content(), observer)
-            session.flush()
+            append_version(session, report, content, observer, content_sha=content_sha)
     except IntegrityError:
         existing = find_by_client_id(session, data.client_id)
         if existing is None:
