@@ -150,7 +150,7 @@ def main() -> None:
     for count in (1_000, 10_000, 100_000):
         rows = make_rows(random.Random(count), count)
         objects, events = timed(lambda r=rows: [MapEvent(*row) for row in r])
-        seconds, png = timed(lambda ev=events: render_map_png(sectors, ev))
+        seconds, png = timed(lambda ev=events: render_map_png(sectors, ev), repeat=5)
         print(
             f"  {count:>7,} events: render {seconds * 1000:6.0f} ms  png {len(png) / 1024:4.0f} KiB"
             f"  (building the MapEvent objects: {objects * 1000:.0f} ms)"

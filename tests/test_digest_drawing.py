@@ -163,7 +163,8 @@ def test_sector_that_is_not_a_polygon_is_refused():
         render_map_png([line], [])
 
 
-def test_same_map_input_gives_same_bytes_whatever_the_row_order():
+@pytest.mark.parametrize("count", [2_000, 20_000], ids=["sparse", "crowded"])
+def test_same_map_input_gives_same_bytes_whatever_the_row_order(count):
     rng = random.Random(7)
     events = [
         event(
@@ -173,7 +174,7 @@ def test_same_map_input_gives_same_bytes_whatever_the_row_order():
             verified=rng.random() < 0.5,
             urgent=rng.random() < 0.05,
         )
-        for _ in range(2000)
+        for _ in range(count)
     ]
     shuffled_events, shuffled_sectors = events[:], SECTORS[:]
     rng.shuffle(shuffled_events)
@@ -183,6 +184,17 @@ def test_same_map_input_gives_same_bytes_whatever_the_row_order():
 
     assert render_map_png(SECTORS, events) == first
     assert render_map_png(shuffled_sectors, shuffled_events) == first
+
+
+def test_rare_category_is_not_buried_under_a_common_one():
+    nearby = [(33.05 + 0.0002 * i, 44.03 + 0.0002 * j) for i in range(-3, 4) for j in range(-3, 4)]
+    events = [event(lon, lat, "ceasefire_violation") for lon, lat in nearby]
+    events.append(event(33.05, 44.03, "civilian_harm"))
+
+    image = decode(render_map_png(SECTORS, events))
+
+    projection = MapProjection.for_map(SECTORS, events)
+    assert pixel_at(image, projection, 33.05, 44.03) == CATEGORY_COLOURS["civilian_harm"]
 
 
 def fortnight(last: date) -> list[tuple[date, int]]:

@@ -398,6 +398,70 @@ def _stamp(
         target[flat + (dy * stride + dx)] = value
 
 
+def _priorities(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    category: NDArray[np.intp],
+    counts: NDArray[np.intp],
+    crowded: bool,
+) -> NDArray[np.uint64]:
+    """Which marker shows where markers overlap: never 0, and the same for the same event.
+
+    A hash of the event's own values decides, so the picture does not depend on the order of
+    the rows and no category hides another across a crowded map (each shows in proportion to
+    its count). On an uncrowded map, rarer categories additionally go above commoner ones, so
+    one civilian-harm report is not lost under a cluster of ceasefire violations.
+    """
+    with np.errstate(over="ignore"):  # the hash relies on wrap-around multiplication
+        h = lon.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= lat.view(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+        h ^= (category.astype(np.uint64) + np.uint64(1)) * np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+        h *= np.uint64(0xD6E8FEB86659FD93)
+        h ^= h >> np.uint64(32)
+    h = (h >> np.uint64(8)) | np.uint64(1)
+    if crowded:
+        return h
+    by_count = sorted(range(len(CATEGORIES)), key=lambda i: (-int(counts[i]), i))
+    rank = np.empty(len(CATEGORIES), dtype=np.uint64)
+    rank[by_count] = np.arange(len(CATEGORIES), dtype=np.uint64)
+    return (rank[category] << np.uint64(56)) | h
+
+
+def _paint_layer(
+    canvas: NDArray[np.uint32],
+    flat: NDArray[np.intp],
+    priority: NDArray[np.uint64],
+    parts: Sequence[tuple[NDArray[np.intp], NDArray[np.uint32] | np.uint32]],
+) -> None:
+    """Paint one layer of markers with a z-buffer: on every pixel the highest priority wins.
+
+    ``parts`` pairs marker offsets with a colour per event (or one for all). Unlike drawing
+    marker after marker, the result does not depend on numpy's write order for repeated
+    indices (which it leaves undefined) nor on the order of the events.
+    """
+    # A marker on the same pixel as a higher-priority one is hidden entirely: drop it.
+    order = np.lexsort((priority, flat))
+    last = np.ones(order.size, dtype=np.bool_)
+    last[:-1] = flat[order][1:] != flat[order][:-1]
+    keep = order[last]
+    flat, priority = flat[keep], priority[keep]
+    parts = [(offsets, c[keep] if np.ndim(c) else c) for offsets, c in parts]
+
+    stride = canvas.shape[1]
+    target = canvas.reshape(-1)
+    zbuffer = np.zeros(target.size, dtype=np.uint64)
+    shifts = [[int(dy) * stride + int(dx) for dy, dx in offsets] for offsets, _ in parts]
+    for part_shifts in shifts:
+        for shift in part_shifts:
+            np.maximum.at(zbuffer, flat + shift, priority)
+    for part_shifts, (_, colour) in zip(shifts, parts, strict=True):
+        for shift in part_shifts:
+            pixels = flat + shift
+            wins = zbuffer[pixels] == priority
+            target[pixels[wins]] = colour[wins] if np.ndim(colour) else colour
+
+
 def _draw_events(
     image: Image.Image,
     projection: MapProjection,
@@ -423,27 +487,19 @@ def _draw_events(
     left, top, right, bottom = map_box
     crowded = lon.size > _CROWDED * (right - left) * (bottom - top)
     markers = _SMALL_MARKERS if crowded else _MARKERS
+    priority = _priorities(lon, lat, category, counts, crowded)
+    palette = np.array([_packed(CATEGORY_COLOURS[code]) for code in CATEGORIES], np.uint32)
+    colour = palette[category]
 
-    # The most numerous categories go down first so that rare ones stay visible on top;
-    # verified facts are drawn above unverified claims; urgent rings above everything.
-    order = sorted(range(len(CATEGORIES)), key=lambda i: (-int(counts[i]), i))
-
-    def pixels(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
-        # One stamp per distinct pixel: dense days repeat pixels a lot.
-        return np.unique(flat[mask])
-
-    for i in order:
-        chosen = pixels((category == i) & ~verified)
-        if chosen.size:
-            _stamp(canvas, chosen, markers.ring, CATEGORY_COLOURS[CATEGORIES[i]])
-    for i in order:
-        chosen = pixels((category == i) & verified)
-        if chosen.size:
-            _stamp(canvas, chosen, markers.halo, _HALO)
-            _stamp(canvas, chosen, markers.disc, CATEGORY_COLOURS[CATEGORIES[i]])
-    chosen = pixels(urgent)
-    if chosen.size:
-        _stamp(canvas, chosen, markers.urgent, _URGENT_RING)
+    # Verified facts above unverified claims; urgent rings above everything.
+    claims = ~verified
+    if claims.any():
+        _paint_layer(canvas, flat[claims], priority[claims], [(markers.ring, colour[claims])])
+    if verified.any():
+        facts = [(markers.halo, _packed(_HALO)), (markers.disc, colour[verified])]
+        _paint_layer(canvas, flat[verified], priority[verified], facts)
+    if urgent.any():
+        _stamp(canvas, np.unique(flat[urgent]), markers.urgent, _URGENT_RING)
 
     inner = np.ascontiguousarray(canvas[_PAD:-_PAD, _PAD:-_PAD])
     return Image.fromarray(inner.view(np.uint8).reshape(height, width, 4)).convert("RGB")
@@ -463,9 +519,9 @@ def _label_point(rings_px: list[NDArray[np.float64]]) -> tuple[float, float]:
     x, y = ring[:, 0], ring[:, 1]
     xn, yn = np.roll(x, -1), np.roll(y, -1)
     cross = x * yn - xn * y
-    return float(((x + xn) * cross).sum() / (6 * area)), float(
-        ((y + yn) * cross).sum() / (6 * area)
-    )
+    cx = float(((x + xn) * cross).sum()) / (6 * area)
+    cy = float(((y + yn) * cross).sum()) / (6 * area)
+    return cx, cy
 
 
 @dataclass
@@ -543,46 +599,42 @@ def _draw_labels(
     clip: tuple[int, int, int, int],
     size: tuple[int, int],
 ) -> None:
-    """Sector codes, skipping any that would not fit their sector or would overlap another."""
+    """Sector codes, skipping any that would not fit their sector or would overlap another.
+
+    A crossing point too small to see at the map's scale gets a diamond, labelled beside it.
+    """
     font = _font(11)
     taken = np.zeros((size[1], size[0]), dtype=np.bool_)
     left, top, right, bottom = clip
     # Crossing points first: they are small and few, and they matter most to a reader.
     ordered = sorted(sectors, key=lambda s: (-_AREA_STYLES[s.kind].rank, s.code))
+    placements = []
     for sector in ordered:
-        if not sector.code:
-            continue
         bx0, by0, bx1, by1 = sector.bbox()
         cx, cy = sector.label_point()
-        small = (bx1 - bx0) < 12 or (by1 - by0) < 12
-        if sector.kind == "crossing_point" and small:
+        if sector.kind == "crossing_point" and min(bx1 - bx0, by1 - by0) < 12:
             r = 5
-            draw.polygon(
-                [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)],
-                fill=_BACKGROUND,
-                outline=_INK,
-                width=2,
-            )
-            anchor, at = "lm", (cx + r + 3, cy)
+            diamond = [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)]
+            draw.polygon(diamond, fill=_BACKGROUND, outline=_INK, width=2)
+            taken[
+                max(0, math.floor(cy - r)) : math.ceil(cy + r) + 1,
+                max(0, math.floor(cx - r)) : math.ceil(cx + r) + 1,
+            ] = True
+            placements.append((sector.code, "lm", (cx + r + 3, cy), None))
         else:
-            anchor, at = "mm", (cx, cy)
-        lx0, ly0, lx1, ly1 = draw.textbbox(at, sector.code, font=font, anchor=anchor)
-        if anchor == "mm" and (lx1 - lx0 > bx1 - bx0 or ly1 - ly0 > by1 - by0):
+            placements.append((sector.code, "mm", (cx, cy), (bx1 - bx0, by1 - by0)))
+    for code, anchor, at, room in placements:
+        if not code:
             continue
-        lx0, ly0, lx1, ly1 = (
-            math.floor(lx0) - 2,
-            math.floor(ly0) - 2,
-            math.ceil(lx1) + 2,
-            math.ceil(ly1) + 2,
-        )
-        if lx0 < left or ly0 < top or lx1 > right or ly1 > bottom:
+        lx0, ly0, lx1, ly1 = draw.textbbox(at, code, font=font, anchor=anchor)
+        if room is not None and (lx1 - lx0 > room[0] or ly1 - ly0 > room[1]):
             continue
-        if taken[ly0:ly1, lx0:lx1].any():
+        x0, y0 = math.floor(lx0) - 2, math.floor(ly0) - 2
+        x1, y1 = math.ceil(lx1) + 2, math.ceil(ly1) + 2
+        if x0 < left or y0 < top or x1 > right or y1 > bottom or taken[y0:y1, x0:x1].any():
             continue
-        taken[ly0:ly1, lx0:lx1] = True
-        draw.text(
-            at, sector.code, font=font, anchor=anchor, fill=_INK, stroke_width=2, stroke_fill=_HALO
-        )
+        taken[y0:y1, x0:x1] = True
+        draw.text(at, code, font=font, anchor=anchor, fill=_INK, stroke_width=2, stroke_fill=_HALO)
 
 
 def _nice_distance(limit_m: float) -> float:
@@ -705,8 +757,10 @@ def render_map_png(
 
     Drawn from the data alone (no web tiles): the digest is built on a worker that may have
     no internet access, and a tile server would learn where the mission is looking. Events
-    are stamped with numpy rather than one ImageDraw call each, so a day of 100,000 events
-    costs tens of milliseconds. ``labels`` translates the legend (keys: category codes,
+    are stamped with numpy, overlaps settled by a z-buffer, rather than one ImageDraw call
+    each: a day of 100,000 events takes well under 0.3 s, and the same events give the same
+    bytes in any order. The bounds include every event, so one wildly wrong position widens
+    the map. ``labels`` translates the legend (keys: category codes,
     ``events``, ``verified``, ``unverified``, ``urgent``, ``areas``, ``sector``, ``dmz``,
     ``crossing_point``, ``no_data``).
     """
