@@ -192,3 +192,36 @@ def report_for(session: Session, user: User, client_id: str) -> Report | None:
 
 def report_by_id_for(session: Session, user: User, report_id: int) -> Report | None:
     return session.scalar(visible_reports(session, user).where(Report.id == report_id))
+
+
+def amend_report(session: Session, report: Report, actor: User, data: ReportInput) -> Report:
+    """Record a corrected version of a report: a new ledger entry; the old one stays as it was.
+
+    The client_id is the report's identity and cannot change; the workflow state is kept.
+    """
+    if data.client_id != report.client_id:
+        raise ValueError("an amendment keeps the report's client_id")
+    content = data.content()
+    if content_hash(content) == report.content_sha256:
+        return report
+    report.version += 1
+    for name in (
+        "category", "subcategory", "occurred_at", "occurred_offset_minutes", "latitude",
+        "longitude", "accuracy_m", "position_source", "basis", "attribution_party",
+        "attribution_confidence", "details", "narrative", "urgent",
+    ):  # fmt: skip
+        setattr(report, name, getattr(data, name))
+    report.sector_id = sector_for_position(session, data.latitude, data.longitude)
+    append_version(session, report, content, actor)
+    session.flush()
+    return report
+
+
+def versions_of(session: Session, report: Report) -> list[ReportVersion]:
+    return list(
+        session.scalars(
+            select(ReportVersion)
+            .where(ReportVersion.report_id == report.id)
+            .order_by(ReportVersion.version)
+        )
+    )
