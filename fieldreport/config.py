@@ -49,6 +49,11 @@ class Settings:
     secure_cookies: bool
     testing: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
+    # How long a SQLite writer waits for the lock before the request answers 503.
+    sqlite_busy_timeout_ms: int = 5000
+    # Background jobs: how long one job may run, and how often the sweep re-enqueues missed work.
+    job_timeout_s: int = 600
+    sweep_interval_s: float = 300.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -166,6 +171,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "accuracy_warning_m": _float(env, "FIELDREPORT_ACCURACY_WARNING_M", 100.0),
         "secure_cookies": _bool(env, "FIELDREPORT_SECURE_COOKIES", False),
         "testing": _bool(env, "FIELDREPORT_TESTING", False),
+        "sqlite_busy_timeout_ms": _int(env, "FIELDREPORT_SQLITE_BUSY_TIMEOUT_MS", 5000),
+        "job_timeout_s": _int(env, "FIELDREPORT_JOB_TIMEOUT_S", 600),
+        "sweep_interval_s": _float(env, "FIELDREPORT_SWEEP_INTERVAL_S", 300.0),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling would issue a plain BEGIN at the first write;
@@ -71,7 +71,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -85,16 +85,21 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """An engine and its session factory, made once per app or worker process."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
         self.url = url
         options: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
-            options["connect_args"] = {"check_same_thread": False, "timeout": 5}
+            options["connect_args"] = {
+                "check_same_thread": False,
+                "timeout": busy_timeout_ms / 1000,
+            }
         else:
             options["pool_pre_ping"] = True
         self.engine = create_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, busy_timeout_ms)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

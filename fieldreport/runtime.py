@@ -38,7 +38,7 @@ def build_runtime(settings: Settings) -> Runtime:
 
     runtime = Runtime(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms),
         storage=LocalStorage(settings.data_dir / "files"),
         queue=None,  # type: ignore[arg-type]
     )
