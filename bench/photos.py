@@ -22,7 +22,7 @@ from PIL import Image, ImageChops, ImageOps, ImageStat
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from fieldreport.photos import imaging  # noqa: E402
+from fieldreport.photos import imaging
 
 MIN_PIXELS = 7_000_000
 DISPLAY_EDGE = 1600
@@ -102,7 +102,7 @@ def stages(data: bytes) -> dict[str, float]:
     jpeg(thumbnail, imaging.THUMBNAIL_JPEG)
     marks.append(time.perf_counter())
     names = ("decode", "resize", "thumbnail", "encode", "encode thumb")
-    return {name: end - start for name, start, end in zip(names, marks, marks[1:])}
+    return {name: end - start for name, start, end in zip(names, marks, marks[1:], strict=False)}
 
 
 def median_ms(runs: list[float]) -> float:
@@ -155,7 +155,9 @@ def main() -> int:
 
     print()
     print("Median ms per photo (best of the runs in brackets):")
-    header = f"{'photo':<44}{'ours':>14}{'naive':>14}{'floor':>14}{'naive/ours':>12}{'ours/floor':>12}"
+    header = (
+        f"{'photo':<44}{'ours':>14}{'naive':>14}{'floor':>14}{'naive/ours':>12}{'ours/floor':>12}"
+    )
     print(header)
     print("-" * len(header))
     speedups, floor_ratios, best_speedups, best_floor_ratios = [], [], [], []
