@@ -541,3 +541,18 @@ def test_haversine_gives_known_distances() -> None:
         343_560, rel=5e-3
     )
     assert imaging.haversine_m(0, 179.9, 0, -179.9) == pytest.approx(22_239, rel=1e-3)
+
+
+def test_truncated_jpeg_is_refused_even_after_weasyprint_is_imported(corpus):
+    import weasyprint  # noqa: F401 - its import flips Pillow's LOAD_TRUNCATED_IMAGES on
+    from PIL import ImageFile
+
+    truncated = (corpus / "reject" / "pillow_truncated_jpeg.jpg").read_bytes()
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with pytest.raises(ImageRejected):
+            imaging.inspect_upload(truncated)
+        with pytest.raises(ImageRejected):
+            imaging.make_derivatives(truncated)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -19,7 +19,7 @@ from functools import cache
 from io import BytesIO
 from typing import Any, TypeVar
 
-from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageFile, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -254,6 +254,9 @@ def _load(image: Image.Image, data: bytes) -> None:
     """Decode the first frame's pixels; a file that does not decode to its end is refused."""
     if image.format == "HEIF" and not _heif_data_present(data):
         raise ImageRejected(DAMAGED_MESSAGE, reason="damaged")
+    # WeasyPrint sets this process-wide flag to True when it is imported (digests render PDFs
+    # in the same process in the embedded default); truncated uploads must still be refused.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         image.load()
     except Exception as exc:
