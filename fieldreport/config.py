@@ -53,6 +53,7 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     # Background jobs: how long one job may run, and how often the sweep re-enqueues missed work.
     job_timeout_s: int = 600
+    job_heartbeat_s: int = 30
     sweep_interval_s: float = 300.0
 
     @property
@@ -173,6 +174,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "testing": _bool(env, "FIELDREPORT_TESTING", False),
         "sqlite_busy_timeout_ms": _int(env, "FIELDREPORT_SQLITE_BUSY_TIMEOUT_MS", 5000),
         "job_timeout_s": _int(env, "FIELDREPORT_JOB_TIMEOUT_S", 600),
+        "job_heartbeat_s": _int(env, "FIELDREPORT_JOB_HEARTBEAT_S", 30),
         "sweep_interval_s": _float(env, "FIELDREPORT_SWEEP_INTERVAL_S", 300.0),
     }
     values.update(overrides)

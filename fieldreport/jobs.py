@@ -4,6 +4,11 @@ Callers enqueue only after their database commit, with a deterministic job id
 (``photo:42``, ``digest:2026-11-24``) so that a double enqueue does one piece of work. A commit
 never depends on Redis: when Redis is down the enqueue is logged and reported as not queued, and
 the periodic sweep (:func:`worker.jobs.sweep`) enqueues what was missed.
+
+A job id guards against duplicates *in flight* (queued, scheduled for a retry, or running); it is
+not a record of work done — that lives in the database (a photo's state, a digest's state). An id
+whose last job finished or failed may therefore be enqueued again, and the job decides from the
+database whether anything is left to do.
 """
 
 from __future__ import annotations
@@ -11,22 +16,109 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fieldreport.config import Settings
     from fieldreport.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAMES = ("photos", "digests", "default")
+# Back-off between RQ's retries of a job that raised (a storage or database hiccup).
+RETRY_INTERVALS_S = (10, 60, 300)
+RESULT_TTL_S = 3600
+FAILURE_TTL_S = 7 * 24 * 3600
+# A running job's worker refreshes the job's heartbeat every ``job_heartbeat_s``; a job marked
+# started whose heartbeat missed two beats (plus this margin) lost its worker.
+STALE_GRACE_S = 3
+DEFAULT_PERIODIC_TASKS = "worker.jobs.PERIODIC_TASKS"
+_NOT_IN_RQ_IDS = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def resolve(path: str) -> Callable[..., Any]:
     module, _, name = path.rpartition(".")
     return getattr(importlib.import_module(module), name)
+
+
+def rq_job_id(job_id: str) -> str:
+    """The id RQ stores: RQ 3 takes only letters, digits, ``_`` and ``-``.
+
+    Callers keep the readable ids of the design (``photo:42``); RQ sees ``photo_42``.
+    """
+    return _NOT_IN_RQ_IDS.sub("_", job_id)
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Work to enqueue every ``interval(settings)`` seconds; an interval of 0 or less is off.
+
+    ``enqueue`` should only enqueue (with a deterministic job id), never do the work itself: it
+    runs in the process that keeps time (a worker, or the embedded app), not in a job.
+    """
+
+    name: str
+    interval: Callable[[Settings], float]
+    enqueue: Callable[[JobQueue], object]
+
+
+class PeriodicRunner:
+    """Calls each periodic task's ``enqueue`` when it is due: all at once at start, then on time."""
+
+    def __init__(self, queue: JobQueue, tasks: Iterable[PeriodicTask]) -> None:
+        self.queue = queue
+        self.tasks = list(tasks)
+        self._due: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_due(self) -> float:
+        """Enqueue what is due; the seconds until the next task is due."""
+        now = time.monotonic()
+        settings = self.queue.runtime.settings
+        waits = []
+        for task in self.tasks:
+            # One broken task must not stop the clock for the others (the sweep among them).
+            try:
+                interval = task.interval(settings)
+                if interval <= 0:
+                    continue
+                due = self._due.get(task.name, now)
+                if due <= now:
+                    self._due[task.name] = due = now + interval
+                    task.enqueue(self.queue)
+            except Exception:
+                log.exception("periodic task %s failed", task.name)
+                continue
+            waits.append(due - now)
+        return min(waits, default=60.0)
+
+    def start(self) -> PeriodicRunner:
+        self._thread = threading.Thread(target=self._loop, name="periodic", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        wait = self.run_due()
+        while not self._stop.wait(wait):
+            wait = self.run_due()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+def default_periodic_tasks() -> list[PeriodicTask]:
+    return list(resolve(DEFAULT_PERIODIC_TASKS))  # type: ignore[call-overload]
 
 
 class JobQueue:
@@ -38,15 +130,27 @@ class JobQueue:
         self._executor: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
+        self._redis: Any = None
+        self._periodic: PeriodicRunner | None = None
 
     @property
     def mode(self) -> str:
         return "rq" if self.redis_url else "in-process"
 
-    def redis(self) -> Any:
-        from redis import Redis
+    @property
+    def job_timeout_s(self) -> int:
+        return self.runtime.settings.job_timeout_s
 
-        return Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    def redis(self) -> Any:
+        """The client for enqueueing and health checks (short timeouts: a request is waiting)."""
+        with self._lock:
+            if self._redis is None:
+                from redis import Redis
+
+                self._redis = Redis.from_url(
+                    self.redis_url, socket_connect_timeout=2, socket_timeout=5
+                )
+            return self._redis
 
     def rq_queue(self, name: str) -> Any:
         from rq import Queue
@@ -54,7 +158,10 @@ class JobQueue:
         return Queue(name, connection=self.redis())
 
     def enqueue(self, path: str, *args: Any, job_id: str, queue: str = "default") -> bool:
-        """Queue ``path(*args)``; False when it could not be queued now (the sweep retries)."""
+        """Queue ``path(*args)``; False when it could not be queued now (the sweep retries).
+
+        A job with the same id already queued, waiting for a retry or running is left alone.
+        """
         if self.redis_url:
             return self._enqueue_rq(path, args, job_id=job_id, queue=queue)
         self._enqueue_in_process(path, args, job_id=job_id)
@@ -63,21 +170,59 @@ class JobQueue:
     def _enqueue_rq(self, path: str, args: tuple[Any, ...], *, job_id: str, queue: str) -> bool:
         from redis.exceptions import RedisError
         from rq import Retry
+        from rq.exceptions import DuplicateJobError
 
+        job_id = rq_job_id(job_id)
         try:
+            existing = self._existing_job(job_id)
+            if existing is not None:
+                if self._in_flight(existing):
+                    return True
+                existing.delete()
+            # unique=True makes RQ check and enqueue atomically: of two racing enqueues, one wins.
             self.rq_queue(queue).enqueue(
                 path,
                 *args,
                 job_id=job_id,
-                retry=Retry(max=3, interval=[10, 60, 300]),
-                job_timeout=600,
-                result_ttl=3600,
-                failure_ttl=7 * 24 * 3600,
+                retry=Retry(max=len(RETRY_INTERVALS_S), interval=list(RETRY_INTERVALS_S)),
+                job_timeout=self.job_timeout_s,
+                result_ttl=RESULT_TTL_S,
+                failure_ttl=FAILURE_TTL_S,
+                unique=True,
             )
+        except DuplicateJobError:
+            return True
         except (RedisError, OSError) as error:
             log.warning("could not enqueue %s (%s): %s; the sweep will retry", job_id, path, error)
             return False
         return True
+
+    def _existing_job(self, job_id: str) -> Any:
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        try:
+            return Job.fetch(job_id, connection=self.redis())
+        except NoSuchJobError:
+            return None
+
+    def _in_flight(self, job: Any) -> bool:
+        """Queued, deferred, scheduled for a retry, or running on a worker that is still alive."""
+        from rq.job import JobStatus
+        from rq.utils import now
+
+        status = job.get_status()
+        if status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            return False
+        beat = job.last_heartbeat or job.started_at
+        if status == JobStatus.STARTED and beat is not None:
+            if beat.tzinfo is None:
+                beat = beat.replace(tzinfo=UTC)
+            silence = timedelta(seconds=2 * self.runtime.settings.job_heartbeat_s + STALE_GRACE_S)
+            if now() - beat > silence:
+                log.warning("job %s: its worker stopped beating (killed?); enqueueing anew", job.id)
+                return False
+        return status is not None
 
     def _enqueue_in_process(self, path: str, args: tuple[Any, ...], *, job_id: str) -> None:
         with self._lock:
@@ -97,11 +242,12 @@ class JobQueue:
             with activated(self.runtime):
                 return resolve(path)(*args)
         except Exception:
+            # No retry here: the job's record says where it stopped and the sweep takes it up.
             log.exception("in-process job %s failed", job_id)
             raise
 
     def drain(self, timeout: float = 60) -> None:
-        """Wait for the in-process jobs queued so far (tests, and the command line)."""
+        """Wait for the in-process jobs queued so far, and those they queue (tests, the CLI)."""
         while True:
             with self._lock:
                 futures = [future for future in self._pending.values() if not future.done()]
@@ -124,7 +270,20 @@ class JobQueue:
             return "down"
         return "ok"
 
+    def start_periodic(self, tasks: Iterable[PeriodicTask] | None = None) -> PeriodicRunner:
+        """Run the periodic tasks (the sweep, …) from a daemon thread of this process.
+
+        The embedded app calls it for itself; with RQ the worker processes call it instead.
+        """
+        if self._periodic is None:
+            chosen = default_periodic_tasks() if tasks is None else tasks
+            self._periodic = PeriodicRunner(self, chosen).start()
+        return self._periodic
+
     def shutdown(self) -> None:
+        if self._periodic is not None:
+            self._periodic.stop()
+            self._periodic = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

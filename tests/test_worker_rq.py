@@ -1,0 +1,253 @@
+"""The photo job on real RQ workers and a real Redis: enqueue, outages, killed workers, health."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.job import Job, JobStatus
+from sqlalchemy import select
+
+from fieldreport.config import PROJECT_ROOT, Settings
+from fieldreport.photos.models import Photo
+from fieldreport.storage import original_key
+from tests.conftest import api_token, make_settings, post_report, report_body
+
+JOB_TIMEOUT_S = 4
+JOB_HEARTBEAT_S = 1
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, redis_server: Any) -> Settings:
+    """The app in RQ mode on the session's own Redis, emptied for each test."""
+    Redis.from_url(redis_server.url).flushdb()
+    return make_settings(
+        tmp_path,
+        database_url,
+        redis_url=redis_server.url,
+        job_timeout_s=JOB_TIMEOUT_S,
+        job_heartbeat_s=JOB_HEARTBEAT_S,
+    )
+
+
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("FIELDREPORT_") and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(
+        FIELDREPORT_DATA_DIR=str(settings.data_dir),
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=str(settings.redis_url),
+        FIELDREPORT_TESTING="true",
+        FIELDREPORT_PARTIES=",".join(settings.parties),
+        FIELDREPORT_TIME_ZONE=settings.time_zone,
+        FIELDREPORT_JOB_TIMEOUT_S=str(settings.job_timeout_s),
+        FIELDREPORT_JOB_HEARTBEAT_S=str(settings.job_heartbeat_s),
+        **extra,
+    )
+    return env
+
+
+def run_burst_worker(settings: Settings) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "worker", "--burst"],
+        cwd=PROJECT_ROOT,
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes a worker started: its job process (in a group of its own) and scheduler."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            child = int(stat.parent.name)
+            found += [child, *descendants(child)]
+    return found
+
+
+def kill_worker(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a worker and everything it started, as when its machine is lost."""
+    for pid in [*descendants(process.pid), process.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def running_worker(settings: Settings, **extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker process (not burst) for the length of the block."""
+    log = (settings.data_dir / f"worker-{time.monotonic_ns()}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "worker"],
+        cwd=PROJECT_ROOT,
+        env=worker_env(settings, **extra),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            kill_worker(process)
+        log.close()
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def upload(client: Any, data: bytes) -> Any:
+    body = report_body()
+    assert post_report(client, body).status_code == 201
+    return client.post(
+        f"/api/v1/reports/{body['client_id']}/photos",
+        data={"photo": (BytesIO(data), "photo.jpg")},
+        headers={"X-CSRFToken": api_token(client)},
+        content_type="multipart/form-data",
+    )
+
+
+def photo_state(runtime: Any, photo_id: int) -> str:
+    with runtime.db.session_scope(write=False) as session:
+        return session.get_one(Photo, photo_id).state
+
+
+def photos_queue(settings: Settings) -> Queue:
+    return Queue("photos", connection=Redis.from_url(str(settings.redis_url)))
+
+
+def test_real_worker_processes_a_submitted_photo_and_fails_a_bad_one_without_retry(
+    client_for, runtime, corpus
+):
+    client = client_for("obs1")
+    response = upload(client, (corpus / "accept/gps_DSCN0021.jpg").read_bytes())
+    assert response.status_code == 201
+    good = response.get_json()["id"]
+    queue = photos_queue(runtime.settings)
+    assert queue.job_ids == [f"photo_{good}"]
+
+    bad_bytes = (corpus / "reject/pillow_truncated_jpeg.jpg").read_bytes()
+    bad_sha = hashlib.sha256(bad_bytes).hexdigest()
+    runtime.storage.put(original_key(bad_sha), bad_bytes)
+    with runtime.db.session_scope() as session:
+        first = session.get_one(Photo, good)
+        photo = Photo(
+            report_id=first.report_id,
+            sha256=bad_sha,
+            byte_size=len(bad_bytes),
+            format="JPEG",
+            width=100,
+            height=100,
+            state="pending",
+            flags=[],
+        )
+        session.add(photo)
+        session.flush()
+        bad = photo.id
+    runtime.queue.enqueue("worker.jobs.process_photo", bad, job_id=f"photo:{bad}", queue="photos")
+
+    run_burst_worker(runtime.settings)
+
+    with runtime.db.session_scope(write=False) as session:
+        done = session.get_one(Photo, good)
+        failed = session.get_one(Photo, bad)
+        assert (done.state, done.exif_latitude is not None) == ("done", True)
+        assert (failed.state, failed.attempts) == ("failed", 1)
+        assert "damaged" in failed.failure_reason
+    job = Job.fetch(f"photo_{bad}", connection=queue.connection)
+    assert job.get_status() == JobStatus.FINISHED
+    assert queue.failed_job_registry.count == 0
+    assert queue.scheduled_job_registry.count == 0
+
+
+def test_enqueueing_the_same_job_twice_queues_it_once(runtime, client_for, corpus):
+    response = upload(client_for("obs1"), (corpus / "accept/Canon_40D.jpg").read_bytes())
+    photo_id = response.get_json()["id"]
+    for _ in range(3):
+        assert runtime.queue.enqueue(
+            "worker.jobs.process_photo", photo_id, job_id=f"photo:{photo_id}", queue="photos"
+        )
+    assert photos_queue(runtime.settings).job_ids == [f"photo_{photo_id}"]
+
+
+def test_photo_sent_while_redis_is_down_is_processed_once_it_is_back(
+    client_for, runtime, redis_server, corpus
+):
+    client = client_for("obs1")
+    redis_server.stop()
+    response = upload(client, (corpus / "accept/gps_DSCN0010.jpg").read_bytes())
+    assert response.status_code == 201
+    photo_id = response.get_json()["id"]
+    assert photo_state(runtime, photo_id) == "pending"
+    assert client.get("/healthz").get_json()["queue"] == "down"
+
+    redis_server.start()
+    assert photos_queue(runtime.settings).count == 0
+    run_burst_worker(runtime.settings)
+    assert photo_state(runtime, photo_id) == "done"
+
+
+def test_photo_whose_worker_was_killed_mid_job_is_done_by_the_next(client_for, runtime, corpus):
+    data = (corpus / "accept/gps_DSCN0012.jpg").read_bytes()
+    response = upload(client_for("obs1"), data)
+    photo_id = response.get_json()["id"]
+    original = runtime.storage.path(original_key(hashlib.sha256(data).hexdigest()))
+    # Reading a FIFO blocks until someone writes to it: the job stops there, mid-way, for sure.
+    original.unlink()
+    os.mkfifo(original)
+
+    with running_worker(runtime.settings) as worker:
+        wait_for(lambda: photo_state(runtime, photo_id) == "processing", "the job to start")
+        # While its worker lives, enqueueing the running job again adds nothing.
+        assert runtime.queue.enqueue(
+            "worker.jobs.process_photo", photo_id, job_id=f"photo:{photo_id}", queue="photos"
+        )
+        assert photos_queue(runtime.settings).count == 0
+        kill_worker(worker)
+    original.unlink()
+    runtime.storage.put(original_key(hashlib.sha256(data).hexdigest()), data)
+    assert photo_state(runtime, photo_id) == "processing"
+
+    with running_worker(runtime.settings, FIELDREPORT_SWEEP_INTERVAL_S="0.5"):
+        wait_for(lambda: photo_state(runtime, photo_id) == "done", "the sweep to redo the job")
+    with runtime.db.session_scope(write=False) as session:
+        photo = session.scalar(select(Photo))
+        assert photo.attempts == 2
+        assert photo.exif_latitude is not None
+
+
+def test_healthz_reports_the_queue_ok_or_down_with_real_redis(app, redis_server):
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["queue"] == "ok"
+    redis_server.stop()
+    body = client.get("/healthz")
+    assert (body.status_code, body.get_json()["queue"]) == (200, "down")
+    redis_server.start()
+    assert client.get("/healthz").get_json()["queue"] == "ok"
