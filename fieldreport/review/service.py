@@ -1,0 +1,195 @@
+"""Reviewing reports: the status workflow (DESIGN §4), questions to observers, the history.
+
+Allowed transitions (anything else raises :class:`TransitionRefused`, a 409 on the API):
+
+* ``submitted`` → ``in_review`` (a coordinator takes it up), and ``submitted`` →
+  ``verified`` / ``disputed`` / ``rejected`` / ``needs_info`` directly: a coordinator who can
+  decide on first reading need not click twice; the ReviewEvent still records that the report
+  went straight from ``submitted``.
+* ``in_review`` → ``verified`` / ``disputed`` / ``rejected`` / ``needs_info``.
+* ``needs_info`` → ``in_review`` only when the observer answers (:func:`answer_question`);
+  a coordinator cannot close a question without an answer.
+* ``verified``, ``disputed`` and ``rejected`` are final: they feed the digest, and a digest
+  already sent must stay true to the figures it was built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from fieldreport.accounts.models import User
+from fieldreport.db import utcnow
+from fieldreport.reports.models import Report
+from fieldreport.reports.service import visible_reports
+from fieldreport.review.models import ReviewEvent
+
+REVIEWER_ROLES = ("coordinator", "admin")
+DECISIONS = ("verified", "disputed", "rejected", "needs_info")
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "submitted": frozenset({"in_review", *DECISIONS}),
+    "in_review": frozenset(DECISIONS),
+    "needs_info": frozenset(),
+    "verified": frozenset(),
+    "disputed": frozenset(),
+    "rejected": frozenset(),
+}
+QUEUE_STATUSES = ("submitted", "in_review")
+MAX_COMMENT = 4000
+
+
+class TransitionRefused(Exception):
+    """The report's status does not allow this change (DESIGN §4)."""
+
+    def __init__(self, from_status: str, to_status: str) -> None:
+        super().__init__(f"a {from_status} report cannot become {to_status}")
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class ReviewInvalid(ValueError):
+    """The request itself is wrong (unknown status, a question without text)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def allowed_transitions(status: str) -> list[str]:
+    """The statuses a reviewer may move a report to, in a stable order for buttons."""
+    allowed = TRANSITIONS.get(status, frozenset())
+    return [s for s in ("in_review", *DECISIONS) if s in allowed]
+
+
+def _clean(comment: str | None) -> str | None:
+    text = (comment or "").strip()
+    if len(text) > MAX_COMMENT:
+        raise ReviewInvalid("comment", f"at most {MAX_COMMENT} characters")
+    return text or None
+
+
+def review_report(
+    session: Session, report: Report, reviewer: User, to_status: str, comment: str | None
+) -> ReviewEvent:
+    """Move ``report`` to ``to_status`` and record who did it, when, from what, and why.
+
+    ``needs_info`` needs the question in ``comment``; it is shown to the observer.
+    """
+    if reviewer.role not in REVIEWER_ROLES:
+        raise ReviewInvalid("status", "only coordinators review reports")
+    if to_status not in TRANSITIONS:
+        raise ReviewInvalid("status", f"unknown status {to_status!r}")
+    text = _clean(comment)
+    if to_status not in TRANSITIONS.get(report.status, frozenset()):
+        raise TransitionRefused(report.status, to_status)
+    if to_status == "needs_info" and not text:
+        raise ReviewInvalid("comment", "write the question for the observer")
+    event = ReviewEvent(
+        report_id=report.id,
+        actor_id=reviewer.id,
+        at=utcnow(),
+        kind="question" if to_status == "needs_info" else "status",
+        from_status=report.status,
+        to_status=to_status,
+        comment=text,
+    )
+    report.status = to_status
+    session.add(event)
+    session.flush()
+    return event
+
+
+def answer_question(session: Session, report: Report, observer: User, answer: str) -> ReviewEvent:
+    """The observer's answer to an open question; the report goes back to ``in_review``."""
+    if report.observer_id != observer.id:
+        raise ReviewInvalid("answer", "only the report's observer answers its questions")
+    if report.status != "needs_info":
+        raise TransitionRefused(report.status, "in_review")
+    text = _clean(answer)
+    if not text:
+        raise ReviewInvalid("answer", "write your answer")
+    event = ReviewEvent(
+        report_id=report.id,
+        actor_id=observer.id,
+        at=utcnow(),
+        kind="answer",
+        from_status="needs_info",
+        to_status="in_review",
+        comment=text,
+    )
+    report.status = "in_review"
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    comment: str | None
+    actor: str
+
+
+def _actor_label(user: User, viewer: User) -> str:
+    # The commission never sees who an observer is; a team code is what it may know.
+    if viewer.role == "commission" or (viewer.role == "observer" and user.id != viewer.id):
+        return user.team_code if user.role == "observer" and user.team_code else user.role
+    return user.display_name
+
+
+def history(session: Session, report: Report, viewer: User) -> list[HistoryEntry]:
+    """The report's review events, oldest first, with actors labelled for ``viewer``."""
+    rows = session.execute(
+        select(ReviewEvent, User)
+        .join(User, User.id == ReviewEvent.actor_id)
+        .where(ReviewEvent.report_id == report.id)
+        .order_by(ReviewEvent.at, ReviewEvent.id)
+    ).all()
+    return [
+        HistoryEntry(e.at, e.kind, e.from_status, e.to_status, e.comment, _actor_label(u, viewer))
+        for e, u in rows
+    ]
+
+
+def open_question(session: Session, report: Report) -> ReviewEvent | None:
+    """The question the observer still has to answer, if the report waits for one."""
+    if report.status != "needs_info":
+        return None
+    return session.scalar(
+        select(ReviewEvent)
+        .where(ReviewEvent.report_id == report.id, ReviewEvent.kind == "question")
+        .order_by(ReviewEvent.at.desc(), ReviewEvent.id.desc())
+        .limit(1)
+    )
+
+
+def queue_query(
+    session: Session, reviewer: User, scope: str | None = None
+) -> Select[tuple[Report]]:
+    """Reports waiting for review that ``reviewer`` may see: urgent first, then newest.
+
+    A coordinator limited to some sectors sees only those (``visible_reports``); one without
+    limits also sees reports outside every sector. ``scope`` narrows to one sector id or
+    ``"outside"``.
+    """
+    query = visible_reports(session, reviewer).where(Report.status.in_(QUEUE_STATUSES))
+    if scope == "outside":
+        query = query.where(Report.sector_id.is_(None))
+    elif scope and scope.isdigit():
+        query = query.where(Report.sector_id == int(scope))
+    return query.order_by(None).order_by(
+        Report.urgent.desc(), Report.received_at.desc(), Report.id.desc()
+    )
+
+
+def review_queue(
+    session: Session, reviewer: User, scope: str | None = None, limit: int = 200
+) -> list[Report]:
+    return list(session.scalars(queue_query(session, reviewer, scope).limit(limit)))
