@@ -990,7 +990,12 @@ def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
     columns (``bench/drawing.py``). Same HTML, same bytes.
     """
     import weasyprint  # heavy (~0.5 s): only the process that renders PDFs pays for it
+    from PIL import ImageFile
     from weasyprint.urls import FatalURLFetchingError
+
+    # Importing WeasyPrint turns on Pillow's process-wide "accept truncated images"; uploads in
+    # this same process must keep refusing them (imaging.py also resets it before each decode).
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     root = _local_root(base_url)
     document = weasyprint.HTML(

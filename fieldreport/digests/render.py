@@ -1,0 +1,98 @@
+"""The digest's HTML, rendered outside any web request (the worker builds it).
+
+One template, ``templates/digests/_body.html``, makes the body of the web page, the email's
+HTML part and the PDF, so the three never disagree. It is rendered by a plain Jinja
+environment with Babel's translations rather than Flask's: a job runs without an app.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from fieldreport.config import PROJECT_ROOT
+from fieldreport.digests.drawing import category_hex
+from fieldreport.reports import taxonomy
+
+TRANSLATIONS = PROJECT_ROOT / "fieldreport" / "translations"
+STYLESHEET = PROJECT_ROOT / "static" / "css" / "digest.css"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many rows of the long tables a rendering shows; the rest is in the CSV and JSON."""
+
+    annex: int
+    sectors: int
+    listed: int  # urgent incidents, restrictions, damage and crossing points
+
+
+WEB = Limits(annex=1000, sectors=600, listed=100)
+# WeasyPrint lays out a few hundred table rows a second: the PDF keeps to a readable summary
+# (the 5 s budget for a day of 100,000 reports includes it) and points to the CSV for the rest.
+PDF = Limits(annex=100, sectors=25, listed=25)
+
+
+def _detail_label(category: str, subcategory: str, name: str) -> str:
+    known = taxonomy.CATEGORY_BY_CODE.get(category)
+    fields = {f.name: f for f in known.fields_for(subcategory)} if known else {}
+    return str(fields[name].label) if name in fields else name
+
+
+@functools.cache
+def translations(language: str) -> NullTranslations:
+    """The language's catalogue (English, the source language, where there is none)."""
+    return Translations.load(str(TRANSLATIONS), [language, "en"])
+
+
+@functools.cache
+def _environment(language: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(PROJECT_ROOT / "templates")),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        translations(language), newstyle=True
+    )
+    env.globals.update(
+        category_label=lambda code: str(taxonomy.category_label(code)),
+        subcategory_label=lambda cat, code: str(taxonomy.subcategory_label(cat, code)),
+        detail_label=_detail_label,
+        confidence_label=lambda code: str(taxonomy.CONFIDENCE_LABELS.get(code, code)),
+        category_hex=category_hex,
+    )
+    env.filters["number"] = lambda value: f"{value:,}"
+    return env
+
+
+@functools.cache
+def stylesheet() -> str:
+    return STYLESHEET.read_text()
+
+
+def render_body(context: dict[str, Any], limits: Limits, language: str = "en") -> str:
+    """The digest body (no page chrome): figures, tables, map, trend and annex."""
+    template = _environment(language).get_template("digests/_body.html")
+    return template.render({**context, "limits": limits, "language": language})
+
+
+def render_document(context: dict[str, Any], limits: Limits, language: str = "en") -> str:
+    """A standalone HTML document (own styles, images inline): the PDF and the email."""
+    body = render_body(context, limits, language)
+    return (
+        _environment(language)
+        .get_template("digests/document.html")
+        .render({**context, "body": body, "stylesheet": stylesheet(), "language": language})
+    )
+
+
+def render_text(context: dict[str, Any], language: str = "en") -> str:
+    """The email's plain-text part: the headline figures, for readers without HTML."""
+    return _environment(language).get_template("digests/email.txt").render(context)

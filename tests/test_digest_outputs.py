@@ -1,0 +1,290 @@
+"""What the commission receives: the page, the PDF, the exports, the API and the email."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+import worker.digest_jobs
+from fieldreport.accounts.models import AuditLog
+from fieldreport.db import utcnow
+from fieldreport.digests import service
+from fieldreport.digests.models import DigestSend
+from tests.conftest import api_token, csrf_from, make_settings
+from tests.digest_factories import add_report, add_sector, hand_counted_day, utc
+
+NAMES = ("Olga Observer", "Oscar Other", "obs1", "obs2")
+RECIPIENTS = ("commission@example.org", "chair@example.org")
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, smtp_sink):
+    """The usual test settings, mailing the digest to the test's own SMTP server."""
+    return make_settings(
+        tmp_path,
+        database_url,
+        smtp_host=smtp_sink.host,
+        smtp_port=smtp_sink.port,
+        digest_recipients=RECIPIENTS,
+    )
+
+
+@pytest.fixture
+def day(runtime, users):
+    with runtime.db.session_scope() as session:
+        return hand_counted_day(session, users)
+
+
+@pytest.fixture
+def built(runtime, day):
+    service.request_build(runtime, day)
+    runtime.queue.drain()
+    return day
+
+
+def stored(runtime, day):
+    with runtime.db.session_scope(write=False) as session:
+        return service.get_digest(session, day)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def assert_no_names(text: str) -> None:
+    for name in NAMES:
+        assert name not in text
+
+
+def test_pdf_opens_and_states_the_headline_figures(runtime, built):
+    digest = stored(runtime, built)
+
+    text = pdf_text(runtime.storage.get(digest.pdf_key))
+
+    assert digest.state == "ready"
+    assert "Daily digest · 2026-11-24" in text
+    assert "Small-arms fire 1 0.3 2" in text  # verified, 7-day average, unverified
+    assert "All reports 8" in text
+    assert "T-01" in text
+    assert_no_names(text)
+
+
+def test_commission_reads_the_digest_but_not_observer_pages(client_for, runtime, built):
+    client = client_for("comm")
+
+    page = client.get(f"/digests/{built.isoformat()}")
+    archive = client.get("/digests")
+
+    assert page.status_code == 200 and archive.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="total-verified">8<' in html
+    assert "Two men and a child killed by shelling." in html  # urgent incident, in full
+    assert_no_names(html)
+    assert client.get(f"/digests/{built.isoformat()}/digest.pdf").status_code == 200
+    assert client.get("/reports/new").status_code == 403
+    assert client.get("/home").status_code == 403
+
+
+def test_observers_cannot_read_digests(client_for, built):
+    client = client_for("obs1")
+
+    assert client.get(f"/digests/{built.isoformat()}").status_code == 403
+    assert client.get(f"/api/v1/digests/{built.isoformat()}").status_code == 403
+    assert client.get(f"/digests/{built.isoformat()}/reports.csv").status_code == 403
+
+
+def test_api_gives_figures_and_links_without_names(client_for, built):
+    client = client_for("comm")
+
+    response = client.get(f"/api/v1/digests/{built.isoformat()}")
+
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["day"] == "2026-11-24" and body["time_zone"] == "Europe/Rome"
+    assert body["state"] == "ready"
+    assert body["figures"]["reports"]["ceasefire_violation"]["small_arms_fire"] == {
+        "verified": 1,
+        "unverified": 2,
+    }
+    assert body["figures"]["reports"]["humanitarian"]["aid_convoy"] == {
+        "verified": 0,
+        "unverified": 0,
+    }
+    assert set(body["links"]) == {"html", "pdf", "csv", "geojson"}
+    assert_no_names(json.dumps(body))
+    assert "/digests/{day}" in client.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+def test_api_answers_404_before_the_digest_is_built(client_for, day):
+    assert client_for("coord").get(f"/api/v1/digests/{day.isoformat()}").status_code == 404
+
+
+def test_csv_and_geojson_list_the_verified_reports_by_team(client_for, built):
+    client = client_for("comm")
+
+    csv_text = client.get(f"/digests/{built.isoformat()}/reports.csv").get_data(as_text=True)
+    geojson = client.get(f"/digests/{built.isoformat()}/reports.geojson").get_json()
+
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert len(rows) == 8 and {row["team"] for row in rows} == {"T-01"}
+    assert rows[0]["local_time"].startswith("2026-11-24T00:30")
+    assert len(geojson["features"]) == 8
+    assert geojson["features"][0]["geometry"]["type"] == "Point"
+    assert_no_names(csv_text + json.dumps(geojson))
+
+
+def test_email_arrives_with_the_pdf_and_is_sent_only_once(runtime, built, smtp_sink):
+    first = service.send(runtime, built)
+    second = service.send(runtime, built)
+
+    (message,) = smtp_sink.wait_for(1)
+    assert first is True and second is False
+    assert sorted(smtp_sink.envelopes[0].rcpt_tos) == sorted(RECIPIENTS)
+    attachment = next(message.iter_attachments())
+    assert attachment.get_filename() == "digest-2026-11-24.pdf"
+    assert "Daily digest" in pdf_text(attachment.get_content())
+    assert "Small-arms fire: 1 / 0.3 / 2" in message.get_body(("plain",)).get_content()
+    assert message.get_body(("html",)) is not None
+    assert_no_names(message.as_string())
+    with runtime.db.session_scope(write=False) as session:
+        sends = session.scalars(select(DigestSend)).all()
+        assert [send.state for send in sends] == ["sent"]
+        assert stored(runtime, built).state == "sent"
+
+
+def test_two_workers_sending_at_once_send_one_email(runtime, built, smtp_sink):
+    outcomes: list[bool] = []
+    barrier = threading.Barrier(2)
+
+    def send() -> None:
+        barrier.wait()
+        outcomes.append(service.send(runtime, built))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == [False, True]
+    assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_rebuild_of_a_sent_digest_keeps_it_sent(runtime, built, smtp_sink):
+    service.send(runtime, built)
+
+    service.build(runtime, built)
+
+    assert stored(runtime, built).state == "sent"
+    assert service.send(runtime, built) is False
+
+
+def test_coordinator_rebuilds_with_the_button(client_for, runtime, built):
+    client = client_for("coord")
+    page = client.get(f"/digests/{built.isoformat()}").get_data(as_text=True)
+    before = stored(runtime, built)
+
+    response = client.post(
+        f"/digests/{built.isoformat()}/rebuild", data={"csrf_token": csrf_from(page)}
+    )
+    runtime.queue.drain()
+
+    after = stored(runtime, built)
+    assert response.status_code == 302
+    assert after.attempts == before.attempts + 1
+    assert after.figures == before.figures and after.signature == before.signature
+
+
+def test_commission_cannot_rebuild(client_for, built):
+    client = client_for("comm")
+
+    response = client.post(
+        f"/digests/{built.isoformat()}/rebuild", headers={"X-CSRFToken": api_token(client)}
+    )
+
+    assert response.status_code == 403
+
+
+def test_failed_build_is_retried_then_marked_failed_with_its_reason(
+    client_for, runtime, users, day, monkeypatch
+):
+    monkeypatch.setattr(worker.digest_jobs, "IN_PROCESS_BACKOFF_S", (0.0, 0.0))
+    with runtime.db.session_scope() as session:
+        broken = add_sector(session, "S-BAD", 11.0, 43.0)
+        broken.geometry = {"type": "Point", "coordinates": [11.0, 43.0]}
+
+    service.request_build(runtime, day)
+    runtime.queue.drain()
+
+    digest = stored(runtime, day)
+    assert digest.state == "failed" and digest.attempts == 3
+    assert "S-BAD" in digest.failure_reason
+    page = client_for("coord").get(f"/digests/{day.isoformat()}").get_data(as_text=True)
+    assert "could not be built" in page and "S-BAD" in page
+    banner = client_for("coord").get("/digests").get_data(as_text=True)
+    assert "The digest of 2026-11-24 could not be built." in banner
+    with runtime.db.session_scope(write=False) as session:
+        actions = session.scalars(select(AuditLog.action)).all()
+    assert "digest_failed" in actions
+    assert service.send(runtime, day) is False  # never mailed half-built
+
+
+def test_build_and_wait_reports_the_outcome(runtime, day):
+    outcome = service.build_and_wait(runtime, day)
+
+    assert outcome.startswith("digest 2026-11-24: ready, 8 verified and 3 unverified")
+
+
+def test_a_day_not_over_yet_is_not_built_from_the_button(client_for, runtime, users):
+    today = utcnow().astimezone(runtime.settings.zone).date()
+    client = client_for("coord")
+    page = client.get(f"/digests/{today.isoformat()}").get_data(as_text=True)
+
+    client.post(f"/digests/{today.isoformat()}/rebuild", data={"csrf_token": csrf_from(page)})
+    runtime.queue.drain()
+
+    assert stored(runtime, today) is None
+
+
+def test_only_an_admin_sends_a_digest_again_and_only_on_purpose(
+    client_for, runtime, built, smtp_sink
+):
+    service.send(runtime, built)
+    coordinator, admin = client_for("coord"), client_for("admin")
+    page = admin.get(f"/digests/{built.isoformat()}").get_data(as_text=True)
+
+    refused = coordinator.post(
+        f"/digests/{built.isoformat()}/resend", headers={"X-CSRFToken": api_token(coordinator)}
+    )
+    resent = admin.post(
+        f"/digests/{built.isoformat()}/resend", data={"csrf_token": csrf_from(page)}
+    )
+
+    assert refused.status_code == 403 and resent.status_code == 302
+    assert len(smtp_sink.wait_for(2)) == 2
+    with runtime.db.session_scope(write=False) as session:
+        assert [s.state for s in session.scalars(select(DigestSend))] == ["sent", "sent"]
+        assert "digest_sent" in session.scalars(select(AuditLog.action)).all()
+
+
+def test_narratives_are_escaped_in_the_page(client_for, runtime, users):
+    with runtime.db.session_scope() as session:
+        add_report(
+            session,
+            users.observer,
+            utc("2026-11-20T10:00"),
+            urgent=True,
+            narrative='<script src="https://evil.example/x.js"></script>Shots at dawn.',
+        )
+    service.build(runtime, date(2026, 11, 20))
+
+    html = client_for("comm").get("/digests/2026-11-20").get_data(as_text=True)
+
+    assert "&lt;script src=" in html and '<script src="https://evil' not in html

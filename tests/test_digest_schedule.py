@@ -1,0 +1,172 @@
+"""The nightly digest: when it is due, RQ's real scheduler firing it, the in-process catch-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fieldreport.config import PROJECT_ROOT
+from fieldreport.db import utcnow
+from fieldreport.digests import schedule, service
+from fieldreport.jobs import PeriodicRunner
+from fieldreport.runtime import build_runtime
+from tests.conftest import make_settings
+from tests.digest_factories import add_report
+
+RECIPIENTS = ("commission@example.org",)
+
+
+def wait_until(condition, timeout: float = 60.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError("condition not met in time")
+
+
+def test_nightly_run_is_at_the_digest_hour_in_the_commission_zone(tmp_path, sqlite_url):
+    settings = make_settings(tmp_path, sqlite_url, digest_hour=6)
+
+    assert schedule.nightly_run(settings, date(2026, 10, 23)) == datetime(
+        2026, 10, 24, 4, 0, tzinfo=UTC
+    )
+    # The night the clocks go back: 06:00 is CET again on the 26th.
+    assert schedule.nightly_run(settings, date(2026, 10, 25)) == datetime(
+        2026, 10, 26, 5, 0, tzinfo=UTC
+    )
+    assert schedule.due_day(settings, datetime(2026, 11, 25, 4, 59, tzinfo=UTC)) == date(
+        2026, 11, 23
+    )
+    assert schedule.due_day(settings, datetime(2026, 11, 25, 5, 0, tzinfo=UTC)) == date(
+        2026, 11, 24
+    )
+    assert schedule.next_nightly(settings, datetime(2026, 11, 25, 5, 0, tzinfo=UTC)) == (
+        date(2026, 11, 25),
+        datetime(2026, 11, 26, 5, 0, tzinfo=UTC),
+    )
+
+
+@pytest.fixture
+def rq_runtime(tmp_path, database_url, redis_url, smtp_sink):
+    settings = make_settings(
+        tmp_path,
+        database_url,
+        redis_url=redis_url,
+        smtp_host=smtp_sink.host,
+        smtp_port=smtp_sink.port,
+        digest_recipients=RECIPIENTS,
+        secret_key="digest-schedule-test",
+    )
+    runtime = build_runtime(settings)
+    yield runtime
+    runtime.queue.shutdown()
+    runtime.db.dispose()
+
+
+@pytest.fixture
+def rq_worker(rq_runtime, smtp_sink):
+    """A real ``rq worker --with-scheduler`` process on the digests queue, with our settings."""
+    settings = rq_runtime.settings
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "FIELDREPORT_DATA_DIR": str(settings.data_dir),
+        "FIELDREPORT_TIME_ZONE": settings.time_zone,
+        "SECRET_KEY": settings.secret_key,
+        "FIELDREPORT_DIGEST_RECIPIENTS": ",".join(RECIPIENTS),
+        "SMTP_HOST": smtp_sink.host,
+        "SMTP_PORT": str(smtp_sink.port),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    log = open(Path(settings.data_dir) / "worker.log", "w")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "rq"),
+            "worker",
+            "--with-scheduler",
+            "--url",
+            settings.redis_url,
+            "digests",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+def test_nightly_digest_fires_through_the_rq_scheduler(rq_runtime, rq_worker, users, smtp_sink):
+    now = utcnow()
+    day, _ = schedule.next_nightly(rq_runtime.settings, now)
+    with rq_runtime.db.session_scope() as session:
+        add_report(session, users.observer, now - timedelta(minutes=5))
+    fire_at = now + timedelta(seconds=3)
+
+    schedule.schedule_nightly(rq_runtime, now, at=fire_at)
+
+    def state():
+        with rq_runtime.db.session_scope(write=False) as session:
+            digest = service.get_digest(session, day)
+            return digest and digest.state == "sent" and digest
+
+    digest = wait_until(state, timeout=90)
+    (message,) = smtp_sink.wait_for(1)
+    assert digest.generated_at >= fire_at
+    assert message["Subject"].endswith(f"daily digest {day.isoformat()}")
+    assert "digest:" + day.isoformat() == service.job_id(day)
+
+
+def test_build_and_wait_with_rq_waits_for_the_worker(rq_runtime, rq_worker, users):
+    day = date(2026, 11, 24)
+
+    outcome = service.build_and_wait(rq_runtime, day, timeout=90)
+
+    assert outcome.startswith("digest 2026-11-24: ready")
+
+
+def test_periodic_check_catches_up_a_missed_night_once(runtime, users, smtp_sink, tmp_path):
+    runtime.settings = make_settings(
+        tmp_path,
+        runtime.settings.database_url,
+        smtp_host=smtp_sink.host,
+        smtp_port=smtp_sink.port,
+        digest_recipients=RECIPIENTS,
+    )
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+    first = schedule.enqueue_due_digest(runtime.queue, now)
+    runtime.queue.drain()
+    schedule.enqueue_due_digest(runtime.queue, now + timedelta(minutes=1))
+    runtime.queue.drain()
+
+    assert first == date(2026, 11, 24)
+    assert len(smtp_sink.wait_for(1)) == 1
+    with runtime.db.session_scope(write=False) as session:
+        assert service.get_digest(session, first).state == "sent"
+
+
+def test_digest_task_plugs_into_the_periodic_runner(runtime, users):
+    due = schedule.due_day(runtime.settings, utcnow())
+
+    PeriodicRunner(runtime.queue, [schedule.DIGEST_TASK]).run_due()
+    runtime.queue.drain()
+
+    with runtime.db.session_scope(write=False) as session:
+        assert service.get_digest(session, due).state == "ready"  # no recipients: not sent
