@@ -112,7 +112,7 @@ def create_user_command(
 @main.command("import-sectors", help="Import sectors from a GeoJSON FeatureCollection.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_sectors(path: Path) -> None:
-    from fieldreport.sectors.geometry import SectorImportError
+    from fieldreport.sectors.geometry import DOCUMENT, SectorImportError
 
     runtime = _runtime()
     _migrate(runtime)
@@ -123,9 +123,12 @@ def import_sectors(path: Path) -> None:
             count = service.import_sectors(session, path.read_bytes(), actor=None)
     except SectorImportError as error:
         for problem in error.problems:
-            click.echo(f"feature {problem.feature}: {problem.reason}", err=True)
+            where = "file" if problem.feature == DOCUMENT else f"feature {problem.feature}"
+            click.echo(f"{where}: {problem.reason}", err=True)
         raise click.ClickException("nothing imported") from None
-    click.echo(f"Imported {count} sectors.")
+    runtime.queue.enqueue("worker.sector_jobs.rederive_sectors", job_id="sectors:rederive")
+    runtime.queue.drain()
+    click.echo(f"Imported {count} sectors (existing codes updated); reports re-derived.")
 
 
 @main.command(help="Run an RQ worker (needs REDIS_URL).")
@@ -150,10 +153,14 @@ def digest(day: str) -> None:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--day") from None
     runtime = _runtime()
     _migrate(runtime)
-    from fieldreport.digests.service import build_and_wait
+    from fieldreport.digests.service import build_and_wait, get_digest
 
-    outcome = build_and_wait(runtime, parsed)
-    click.echo(outcome)
+    click.echo(build_and_wait(runtime, parsed))
+    with runtime.db.session_scope(write=False) as session:
+        digest = get_digest(session, parsed)
+        built = digest is not None and digest.state in ("ready", "sending", "sent")
+    if not built:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

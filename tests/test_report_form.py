@@ -86,9 +86,7 @@ def test_form_with_a_wrong_csrf_token_is_refused(client_for, runtime):
 def test_invalid_form_keeps_what_the_observer_typed(client_for, runtime):
     client = client_for("obs1")
     narrative = "Long careful notes that must not be lost"
-    response = client.post(
-        "/reports/new", data=_form(client, latitude="95.2", narrative=narrative)
-    )
+    response = client.post("/reports/new", data=_form(client, latitude="95.2", narrative=narrative))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Must be between -90 and 90." in page

@@ -25,7 +25,9 @@ ALL_ROLES = ("observer", "coordinator", "commission", "admin")
 def _report_response(report: Any, status: int) -> Any:
     db = request_session()
     sector = db.get(Sector, report.sector_id) if report.sector_id else None
-    body = report_json(report, current_user, sector=sector, photos=photos.photos_of(db, report))
+    # A report created by this very request has no photos yet: spare the query.
+    attached = [] if status == 201 else photos.photos_of(db, report)
+    body = report_json(report, current_user, sector=sector, photos=attached)
     return jsonify(body), status
 
 
@@ -114,3 +116,7 @@ def list_reports() -> Any:
             ]
         }
     )
+
+
+from fieldreport.api import coordination as _coordination  # noqa: E402, F401 (routes)
+from fieldreport.api import digests as _digests  # noqa: E402, F401 (routes)

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, session
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_login import LoginManager, current_user
@@ -28,6 +28,17 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+
+def content_security_policy(map_tile_url: str) -> str:
+    """The CSP, letting images come from the map tile host when one is configured."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(map_tile_url.replace("{s}", "*")) if map_tile_url else None
+    if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
+        return CONTENT_SECURITY_POLICY
+    source = f"{parts.scheme}://{parts.netloc}"
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {source}", 1)
 
 
 def _flask_config(settings: Settings) -> dict[str, Any]:
@@ -115,10 +126,13 @@ def _register_error_handlers(app: Flask) -> None:
     def database_busy(error: OperationalError) -> Any:
         if "locked" not in str(error.orig).lower() and "busy" not in str(error.orig).lower():
             raise error
-        response, status = _error_response(
-            503, "Busy", "The server is busy. Nothing was stored; try again in a few seconds."
-        )
-        response = app.make_response((response, status))
+        message = "The server is busy. Nothing was stored; try again in a few seconds."
+        if _wants_json():
+            response = app.make_response((jsonify({"error": "Busy", "message": message}), 503))
+        else:
+            # No template: the full page would load the user, which needs the locked database.
+            page = f"<!doctype html><title>Busy</title><h1>Busy</h1><p>{message}</p>"
+            response = app.make_response((page, 503))
         response.headers["Retry-After"] = "5"
         return response
 
@@ -128,12 +142,17 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _security_headers(response: Any) -> Any:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    from flask import current_app
+
+    policy = current_app.config.get("FIELDREPORT_CSP", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
-    if current_user and current_user.is_authenticated and not request.path.startswith("/static/"):
+    # The session cookie, not current_user: this runs on error pages too, where loading the
+    # user may be what just failed (a locked database).
+    if "_user_id" in session and not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -143,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldreport.api.views import bp as api_bp
     from fieldreport.digests.views import bp as digests_bp
     from fieldreport.photos.views import bp as photos_bp
+    from fieldreport.reports.offline_views import bp as offline_bp
     from fieldreport.reports.views import bp as reports_bp
     from fieldreport.review.views import bp as review_bp
     from fieldreport.sectors.views import bp as sectors_bp
@@ -160,6 +180,7 @@ def _register_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    app.register_blueprint(offline_bp)
 
 
 def build_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -171,6 +192,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(_flask_config(settings))
+    app.config["FIELDREPORT_CSP"] = content_security_policy(settings.map_tile_url)
     app.extensions["fieldreport.runtime"] = runtime
     app.extensions["fieldreport.db"] = runtime.db
     logging.basicConfig(level=logging.INFO)
@@ -205,4 +227,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     from fieldreport.web.templating import register_template_helpers
 
     register_template_helpers(app)
+    if runtime.queue.mode == "in-process" and not settings.testing:
+        # Embedded default: this process keeps time for the sweep (RQ workers do it otherwise).
+        runtime.queue.start_periodic()
     return app
