@@ -74,11 +74,12 @@ def _open_form(page: Page, server: LiveServer) -> None:
     _log_in(page, server)
     page.wait_for_url("**/home")
     page.goto(server.url + "/reports/new")
-    _js(
-        page,
-        """() => new Promise((resolve) => navigator.serviceWorker.controller ? resolve()
-            : navigator.serviceWorker.addEventListener("controllerchange", () => resolve()))""",
-    )
+    _js(page, "() => navigator.serviceWorker.ready.then(() => true)")
+    # Activation can finish after this page loaded, and whether the worker then claims it is a
+    # race; a page loaded after activation is always controlled, so reload once when needed.
+    if not page.evaluate("() => Boolean(navigator.serviceWorker.controller)"):
+        page.reload()
+    assert page.evaluate("() => Boolean(navigator.serviceWorker.controller)")
 
 
 def _fill(page: Page, narrative: str, photo: Path | None = None) -> list[str]:
