@@ -11,7 +11,6 @@ import secrets
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from fieldreport.accounts.service import create_user
 from fieldreport.db import utcnow
 from fieldreport.reports.schemas import validate_report
 from fieldreport.reports.service import submit_report
+from fieldreport.sectors.geometry import square_polygon
 from fieldreport.sectors.models import Sector
 
 DEMO_ACCOUNTS = (
@@ -32,24 +32,13 @@ DEMO_ACCOUNTS = (
 )
 
 
-def _square(lat: float, lon: float, half: float) -> dict[str, Any]:
-    ring = [
-        [lon - half, lat - half],
-        [lon + half, lat - half],
-        [lon + half, lat + half],
-        [lon - half, lat + half],
-        [lon - half, lat - half],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
 # Around the GPS positions of ../shared/corpus/photos (MANIFEST.tsv).
 DEMO_SECTORS = (
-    ("S-ARZ", "Arezzo hills", "sector", _square(43.4675, 11.8830, 0.03)),
-    ("DMZ-ARZ", "Arezzo demilitarized strip", "dmz", _square(43.4905, 11.8830, 0.006)),
-    ("S-FLR", "Florence", "sector", _square(43.7856, 11.2346, 0.04)),
-    ("S-MAD", "Madrid west", "sector", _square(40.4470, -3.7248, 0.03)),
-    ("CP-HEL", "Helsinki crossing point", "crossing_point", _square(60.1467, 24.9068, 0.01)),
+    ("S-ARZ", "Arezzo hills", "sector", square_polygon(11.8830, 43.4675, 0.03)),
+    ("DMZ-ARZ", "Arezzo demilitarized strip", "dmz", square_polygon(11.8830, 43.4905, 0.006)),
+    ("S-FLR", "Florence", "sector", square_polygon(11.2346, 43.7856, 0.04)),
+    ("S-MAD", "Madrid west", "sector", square_polygon(-3.7248, 40.4470, 0.03)),
+    ("CP-HEL", "Helsinki crossing point", "crossing_point", square_polygon(24.9068, 60.1467, 0.01)),
 )
 
 DEMO_REPORTS = (

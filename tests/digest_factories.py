@@ -15,18 +15,12 @@ from sqlalchemy.orm import Session
 
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import append_version
+from fieldreport.sectors.geometry import square_polygon
 from fieldreport.sectors.models import Assignment, Sector
 
 
 def square(lon: float, lat: float, half: float = 0.05) -> dict[str, Any]:
-    ring = [
-        [lon - half, lat - half],
-        [lon + half, lat - half],
-        [lon + half, lat + half],
-        [lon - half, lat + half],
-        [lon - half, lat - half],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
+    return square_polygon(lon, lat, half)
 
 
 def add_sector(session: Session, code: str, lon: float, lat: float, kind: str = "sector") -> Sector:

@@ -9,19 +9,10 @@ from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
 from fieldreport.reports.schemas import validate_report
 from fieldreport.reports.service import submit_report
+from fieldreport.sectors.geometry import square_polygon
 from tests.conftest import report_body
 
-
-def square(lon: float, lat: float, half: float) -> dict[str, Any]:
-    """A GeoJSON Polygon: the square of side 2·half degrees centred on (lon, lat)."""
-    ring = [
-        [lon - half, lat - half],
-        [lon + half, lat - half],
-        [lon + half, lat + half],
-        [lon - half, lat + half],
-        [lon - half, lat - half],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
+square = square_polygon
 
 
 def feature(code: str, geometry: dict[str, Any], kind: str = "sector", name: str = "") -> dict:

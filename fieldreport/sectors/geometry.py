@@ -598,3 +598,18 @@ def _describe(value: Any) -> str:
     if isinstance(value, Mapping) and isinstance(value.get("type"), str):
         return repr(value["type"])
     return f"JSON {_json_type(value)}"
+
+
+def square_polygon(longitude: float, latitude: float, half: float) -> dict[str, Any]:
+    """A GeoJSON Polygon: the square of side 2·half degrees centred on a position.
+
+    For demo data and tests, where a sector only needs to contain a known point.
+    """
+    ring = [
+        [longitude - half, latitude - half],
+        [longitude + half, latitude - half],
+        [longitude + half, latitude + half],
+        [longitude - half, latitude + half],
+        [longitude - half, latitude - half],
+    ]
+    return {"type": "Polygon", "coordinates": [ring]}
