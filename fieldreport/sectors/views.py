@@ -366,14 +366,8 @@ def map_data() -> Any:
 
 def map_report_collection(reports: list[Any]) -> dict[str, Any]:
     """Reports as GeoJSON points with what the map shows: colour, label, link."""
+    from fieldreport.digests.drawing import category_hex
     from fieldreport.reports.taxonomy import category_label, subcategory_label
-
-    try:
-        from fieldreport.digests.drawing import category_hex
-    except ImportError:  # the digest's palette is optional for the map
-
-        def category_hex(code: str) -> str:
-            return "#555555"
 
     return {
         "type": "FeatureCollection",
