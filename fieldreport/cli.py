@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -45,7 +46,12 @@ def _ensure_demo(runtime: Runtime) -> bool:
 
 @click.group(help="fieldreport: reports of a ceasefire monitoring mission.")
 def main() -> None:
-    pass
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # WeasyPrint narrates every step of every PDF at INFO; its warnings still show.
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 @main.command("init-db", help="Create the database or migrate it to the newest schema.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -195,7 +194,6 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     app.config["FIELDREPORT_CSP"] = content_security_policy(settings.map_tile_url)
     app.extensions["fieldreport.runtime"] = runtime
     app.extensions["fieldreport.db"] = runtime.db
-    logging.basicConfig(level=logging.INFO)
 
     csrf.init_app(app)
     login_manager.init_app(app)
