@@ -11,7 +11,8 @@ COPY worker ./worker
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -e . \
+ && mkdir -p /srv/fieldreport/data && chown fieldreport /srv/fieldreport/data
 USER fieldreport
 ENV FIELDREPORT_DATA_DIR=/srv/fieldreport/data \
     FIELDREPORT_SECURE_COOKIES=true
