@@ -6,8 +6,10 @@ Nothing else in the code base reads ``os.environ``. Every setting has a safe def
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,17 +119,25 @@ def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
 
 
 def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
-    """Use SECRET_KEY, or one generated on first run and kept beside the data (mode 0600)."""
+    """Use SECRET_KEY, or one generated on first run and kept beside the data (mode 0600).
+
+    Several processes may start at once (gunicorn workers, a worker): the key is written to a
+    temporary file and linked into place, so exactly one key wins and nobody reads half of it.
+    """
     if env.get("SECRET_KEY"):
         return env["SECRET_KEY"]
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.chmod(temporary, 0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

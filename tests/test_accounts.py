@@ -170,3 +170,16 @@ def test_bad_setting_is_named_in_the_error(tmp_path):
     result = _run_cli(["init-db"], env)
     assert result.returncode != 0
     assert "DATABASE_URL: unknown scheme 'postgress'" in result.stderr
+
+
+def test_processes_starting_together_share_one_generated_secret_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fieldreport.config import load_settings
+
+    env = {"FIELDREPORT_DATA_DIR": str(tmp_path / "data")}
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: load_settings(env).secret_key, range(16)))
+    assert len(keys) == 1
+    assert len(keys.pop()) >= 48
+    assert oct((tmp_path / "data" / "secret_key").stat().st_mode)[-3:] == "600"
