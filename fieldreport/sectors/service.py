@@ -307,6 +307,7 @@ def observers(session: Session) -> list[User]:
 def overlapping_assignments(
     session: Session, observer_id: int, starts_on: date, ends_on: date
 ) -> list[tuple[Assignment, Sector]]:
+    """The observer's assignments that share at least one day with [starts_on, ends_on]."""
     rows = session.execute(
         select(Assignment, Sector)
         .join(Sector, Sector.id == Assignment.sector_id)
@@ -315,7 +316,7 @@ def overlapping_assignments(
             Assignment.starts_on <= ends_on,
             Assignment.ends_on >= starts_on,
         )
-        .order_by(Assignment.starts_on)
+        .order_by(Assignment.starts_on, Sector.code)
     ).all()
     return [(row[0], row[1]) for row in rows]
 
@@ -389,17 +390,8 @@ def assignments_on(
     session: Session, observer_id: int, day: date
 ) -> list[tuple[Assignment, Sector]]:
     """The observer's assignments on ``day`` (a day in the observer's or mission's zone)."""
-    rows = session.execute(
-        select(Assignment, Sector)
-        .join(Sector, Sector.id == Assignment.sector_id)
-        .where(
-            Assignment.observer_id == observer_id,
-            Assignment.starts_on <= day,
-            Assignment.ends_on >= day,
-        )
-        .order_by(Sector.code)
-    ).all()
-    return [(row[0], row[1]) for row in rows]
+    rows = overlapping_assignments(session, observer_id, day, day)
+    return sorted(rows, key=lambda row: row[1].code)
 
 
 @dataclass(frozen=True)
