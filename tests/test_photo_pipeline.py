@@ -21,6 +21,7 @@ from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
 from fieldreport.storage import LocalStorage, derivative_key, original_key
 from tests.conftest import api_token, post_report, report_body
+from tests.photo_factories import add_photo_row
 
 REPORT_LAT, REPORT_LON = 43.4675, 11.8851
 ORIENTATION_SAMPLES = (
@@ -253,25 +254,11 @@ def test_broken_exif_is_tolerated(client_for, runtime, corpus):
 
 
 def _stored_photo(runtime: Any, client: Any, data: bytes) -> int:
-    """A photo row whose stored original is ``data``, as if it had passed the upload check."""
+    """A photo row on a new report whose stored original is ``data``."""
     client_id = new_report(client)
-    sha256 = hashlib.sha256(data).hexdigest()
-    runtime.storage.put(original_key(sha256), data)
-    with runtime.db.session_scope() as session:
-        report = session.scalar(select(Report).where(Report.client_id == client_id))
-        photo = Photo(
-            report_id=report.id,
-            sha256=sha256,
-            byte_size=len(data),
-            format="JPEG",
-            width=100,
-            height=100,
-            state="pending",
-            flags=[],
-        )
-        session.add(photo)
-        session.flush()
-        return photo.id
+    with runtime.db.session_scope(write=False) as session:
+        report_id = session.scalar(select(Report.id).where(Report.client_id == client_id))
+    return add_photo_row(runtime, report_id, data)
 
 
 def test_image_refused_at_processing_is_failed_with_a_reason_and_not_retried(

@@ -24,6 +24,7 @@ from fieldreport.config import PROJECT_ROOT, Settings
 from fieldreport.photos.models import Photo
 from fieldreport.storage import original_key
 from tests.conftest import api_token, make_settings, post_report, report_body
+from tests.photo_factories import add_photo_row
 
 JOB_TIMEOUT_S = 4
 JOB_HEARTBEAT_S = 1
@@ -154,23 +155,9 @@ def test_real_worker_processes_a_submitted_photo_and_fails_a_bad_one_without_ret
     assert queue.job_ids == [f"photo_{good}"]
 
     bad_bytes = (corpus / "reject/pillow_truncated_jpeg.jpg").read_bytes()
-    bad_sha = hashlib.sha256(bad_bytes).hexdigest()
-    runtime.storage.put(original_key(bad_sha), bad_bytes)
-    with runtime.db.session_scope() as session:
-        first = session.get_one(Photo, good)
-        photo = Photo(
-            report_id=first.report_id,
-            sha256=bad_sha,
-            byte_size=len(bad_bytes),
-            format="JPEG",
-            width=100,
-            height=100,
-            state="pending",
-            flags=[],
-        )
-        session.add(photo)
-        session.flush()
-        bad = photo.id
+    with runtime.db.session_scope(write=False) as session:
+        report_id = session.get_one(Photo, good).report_id
+    bad = add_photo_row(runtime, report_id, bad_bytes)
     runtime.queue.enqueue("worker.jobs.process_photo", bad, job_id=f"photo:{bad}", queue="photos")
 
     run_burst_worker(runtime.settings)

@@ -14,12 +14,11 @@ from flask_login import current_user
 from fieldreport.api.openapi import OPENAPI
 from fieldreport.api.views import ALL_ROLES, _report_response, bp
 from fieldreport.db import request_session
-from fieldreport.reports.service import report_for
 from fieldreport.review import service as review
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.geometry import SectorImportError
 from fieldreport.sectors.views import enqueue_rederive, problems_json
-from fieldreport.web.auth import roles_required
+from fieldreport.web.auth import roles_required, visible_report_or_404
 
 _GEOJSON = {"type": "object", "description": "GeoJSON FeatureCollection (code, name, kind)"}
 _CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -117,9 +116,7 @@ def import_sectors() -> Any:
 @roles_required(*review.REVIEWER_ROLES)
 def review_report(client_id: str) -> Any:
     db = request_session()
-    report = report_for(db, current_user, client_id)
-    if report is None:
-        abort(404)
+    report = visible_report_or_404(client_id=client_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("status"), str):
         return jsonify({"errors": {"status": ["Send a JSON object with a status."]}}), 422

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from fieldreport.photos import service as photos
 from fieldreport.reports import service
 from fieldreport.reports.schemas import ReportInvalid, validate_report
 from fieldreport.sectors.models import Sector
-from fieldreport.web.auth import roles_required, runtime
+from fieldreport.web.auth import roles_required, runtime, visible_report_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ALL_ROLES = ("observer", "coordinator", "commission", "admin")
@@ -65,9 +65,7 @@ def create_report() -> Any:
 @roles_required("observer")
 def add_photo(client_id: str) -> Any:
     db = request_session()
-    report = service.report_for(db, current_user, client_id)
-    if report is None:
-        abort(404)
+    report = visible_report_or_404(client_id=client_id)
     upload = request.files.get("photo")
     if upload is None:
         return jsonify({"errors": {"photo": ["Attach the photo in the field 'photo'."]}}), 422
@@ -95,10 +93,7 @@ def add_photo(client_id: str) -> Any:
 @bp.get("/reports/<client_id>")
 @roles_required(*ALL_ROLES)
 def get_report(client_id: str) -> Any:
-    report = service.report_for(request_session(), current_user, client_id)
-    if report is None:
-        abort(404)
-    return _report_response(report, 200)
+    return _report_response(visible_report_or_404(client_id=client_id), 200)
 
 
 @bp.get("/reports")

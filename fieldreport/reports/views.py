@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
@@ -23,7 +23,7 @@ from fieldreport.reports.forms import (
 from fieldreport.reports.schemas import ReportInvalid, validate_report
 from fieldreport.reports.taxonomy import BASIS_CODES, CATEGORIES, CONFIDENCE_CODES
 from fieldreport.sectors.models import Sector
-from fieldreport.web.auth import roles_required, runtime
+from fieldreport.web.auth import roles_required, runtime, visible_report_or_404
 
 bp = Blueprint("reports", __name__)
 ALL_ROLES = ("observer", "coordinator", "commission", "admin")
@@ -130,9 +130,7 @@ def index() -> Any:
 @roles_required(*ALL_ROLES)
 def detail(report_id: int) -> Any:
     db = request_session()
-    report = service.report_by_id_for(db, current_user, report_id)
-    if report is None:
-        abort(404)
+    report = visible_report_or_404(report_id=report_id)
     sector = db.get(Sector, report.sector_id) if report.sector_id else None
     return render_template(
         "reports/detail.html",

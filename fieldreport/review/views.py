@@ -13,11 +13,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldreport.db import request_session
-from fieldreport.reports.service import report_by_id_for
 from fieldreport.review import service
 from fieldreport.review.forms import AnswerForm, ReviewForm
 from fieldreport.sectors.service import all_sectors, visible_sector_ids
-from fieldreport.web.auth import roles_required
+from fieldreport.web.auth import roles_required, visible_report_or_404
 
 bp = Blueprint("review", __name__)
 
@@ -43,9 +42,7 @@ def queue() -> Any:
 @roles_required(*service.REVIEWER_ROLES)
 def decide(report_id: int) -> Any:
     db = request_session()
-    report = report_by_id_for(db, current_user, report_id)
-    if report is None:
-        abort(404)
+    report = visible_report_or_404(report_id=report_id)
     form = ReviewForm()
     if not form.validate_on_submit():
         abort(400)
@@ -64,9 +61,7 @@ def decide(report_id: int) -> Any:
 @roles_required("observer")
 def answer(report_id: int) -> Any:
     db = request_session()
-    report = report_by_id_for(db, current_user, report_id)
-    if report is None:
-        abort(404)
+    report = visible_report_or_404(report_id=report_id)
     form = AnswerForm()
     if not form.validate_on_submit():
         flash(_("Write your answer first."))

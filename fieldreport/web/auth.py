@@ -38,3 +38,18 @@ def client_address() -> str | None:
     from flask import request
 
     return request.remote_addr
+
+
+def visible_report_or_404(*, report_id: int | None = None, client_id: str | None = None) -> Any:
+    """The report if the current user may see it; 404 otherwise (never 403: no existence leak)."""
+    from fieldreport.db import request_session
+    from fieldreport.reports.service import report_by_id_for, report_for
+
+    db = request_session()
+    if report_id is not None:
+        report = report_by_id_for(db, current_user, report_id)
+    else:
+        report = report_for(db, current_user, client_id or "")
+    if report is None:
+        abort(404)
+    return report
