@@ -2,7 +2,7 @@
 and the floor (the reduced-size JPEG decode alone, which no pipeline can go below).
 
 Run: python bench/photos.py [--repeat N]. The corpus is $FIELDREPORT_CORPUS, else
-../shared/corpus next to the repository. Prints the figures and exits 0.
+the repo's own tests/corpus. Prints the figures and exits 0.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ TARGET_FLOOR_RATIO = 1.3
 
 def corpus_photos() -> Path:
     root = os.environ.get("FIELDREPORT_CORPUS")
-    corpus = Path(root) if root else REPO_ROOT.parent / "shared" / "corpus"
+    corpus = Path(root) if root else REPO_ROOT / "tests" / "corpus"
     return corpus / "photos"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import uuid
@@ -20,7 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from fieldreport.accounts.service import use_password_hasher
-from fieldreport.config import PROJECT_ROOT, Settings, load_settings
+from fieldreport.config import Settings, load_settings
 from fieldreport.db import Database
 from fieldreport.migrate import upgrade
 from fieldreport.runtime import Runtime, build_runtime
@@ -32,15 +31,15 @@ pytest_plugins = ["tests.service_fixtures"]
 use_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 PASSWORD = "correct horse battery"
-CORPUS = Path(os.environ.get("FIELDREPORT_CORPUS", PROJECT_ROOT.parent / "shared" / "corpus"))
+# The photo corpus lives in the repo (tests/corpus/README.md: sources and licences).
+CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    """The shared photo corpus; absent folder → skip (a failure under CI=true)."""
+    """The photo corpus shipped in the repo: real phone photos and hostile files."""
     photos = CORPUS / "photos"
-    if not (photos / "MANIFEST.tsv").is_file():
-        pytest.skip(f"photo corpus not found at {photos} (set FIELDREPORT_CORPUS)")
+    assert (photos / "MANIFEST.tsv").is_file(), f"photo corpus missing at {photos}"
     return photos
 
 

@@ -1,13 +1,11 @@
 """What the photo functions promise, checked on real phone files and on crafted hostile ones.
 
-Plain functions: no app, no database. The corpus is $FIELDREPORT_CORPUS, else ../shared/corpus
-next to the repository; without it the corpus tests skip with the reason.
+Plain functions: no app, no database. The corpus ships in the repo (tests/corpus/README.md).
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import re
 import struct
 import zlib
@@ -24,15 +22,10 @@ from fieldreport.photos import imaging
 from fieldreport.photos.imaging import ImageRejected
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = (
-    Path(os.environ.get("FIELDREPORT_CORPUS", REPO_ROOT.parent / "shared" / "corpus")) / "photos"
-)
-NO_CORPUS = f"photo corpus not found at {PHOTOS} (set FIELDREPORT_CORPUS)"
+PHOTOS = REPO_ROOT / "tests" / "corpus" / "photos"
 
 
 def _manifest() -> list[dict[str, str]]:
-    if not (PHOTOS / "MANIFEST.tsv").is_file():
-        return []
     with (PHOTOS / "MANIFEST.tsv").open(newline="") as manifest:
         return list(csv.DictReader(manifest, delimiter="\t"))
 
@@ -41,18 +34,14 @@ MANIFEST = _manifest()
 
 
 def corpus_rows(predicate: Callable[[dict[str, str]], bool]) -> list:
-    """Manifest rows as test parameters, or one skipped parameter that says why."""
+    """Manifest rows as test parameters (an empty selection is a broken corpus, not a skip)."""
     rows = [row for row in MANIFEST if predicate(row)]
-    if not rows:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=NO_CORPUS))]
+    assert rows, f"no corpus row matches in {PHOTOS / 'MANIFEST.tsv'}"
     return [pytest.param(row, id=Path(row["file"]).name) for row in rows]
 
 
 def corpus_file(name: str) -> bytes:
-    path = PHOTOS / "accept" / name
-    if not path.is_file():
-        pytest.skip(NO_CORPUS)
-    return path.read_bytes()
+    return (PHOTOS / "accept" / name).read_bytes()
 
 
 def read(row: dict[str, str]) -> bytes:
