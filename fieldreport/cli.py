@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from fieldreport.config import SettingsError, load_settings
+from fieldreport.logs import setup_logging
 from fieldreport.runtime import Runtime, build_runtime, set_process_default
 
 
@@ -46,12 +47,7 @@ def _ensure_demo(runtime: Runtime) -> bool:
 
 @click.group(help="fieldreport: reports of a ceasefire monitoring mission.")
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # WeasyPrint narrates every step of every PDF at INFO; its warnings still show.
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    setup_logging()
 
 
 @main.command("init-db", help="Create the database or migrate it to the newest schema.")
@@ -132,7 +128,9 @@ def import_sectors(path: Path) -> None:
             where = "file" if problem.feature == DOCUMENT else f"feature {problem.feature}"
             click.echo(f"{where}: {problem.reason}", err=True)
         raise click.ClickException("nothing imported") from None
-    runtime.queue.enqueue("worker.sector_jobs.rederive_sectors", job_id="sectors:rederive")
+    from fieldreport.sectors.tasks import enqueue_rederive
+
+    enqueue_rederive(runtime.queue)
     runtime.queue.drain()
     click.echo(f"Imported {count} sectors (existing codes updated); reports re-derived.")
 
@@ -140,12 +138,11 @@ def import_sectors(path: Path) -> None:
 @main.command(help="Run an RQ worker (needs REDIS_URL).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
-    from worker.main import run_worker
-
-    runtime = _runtime()
-    if not runtime.settings.redis_url:
+    # The worker process is its own program (``python -m worker``): this command becomes it.
+    if not _runtime().settings.redis_url:
         raise click.ClickException("REDIS_URL is not set: without it jobs run inside the app.")
-    run_worker(runtime, burst=burst)
+    arguments = [sys.executable, "-m", "worker", *(["--burst"] if burst else [])]
+    os.execv(sys.executable, arguments)  # noqa: S606 (our own interpreter, fixed arguments)
 
 
 @main.command(help="Build a day's digest and wait for it.")
@@ -159,7 +156,8 @@ def digest(day: str) -> None:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--day") from None
     runtime = _runtime()
     _migrate(runtime)
-    from fieldreport.digests.service import build_and_wait, get_digest
+    from fieldreport.digests.service import get_digest
+    from fieldreport.digests.tasks import build_and_wait
 
     click.echo(build_and_wait(runtime, parsed))
     with runtime.db.session_scope(write=False) as session:

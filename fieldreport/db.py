@@ -1,7 +1,9 @@
 """The one owner of engines and sessions.
 
-Web requests get a request-bound session through :func:`request_session`; the worker, the command
-line and tests use :meth:`Database.session_scope`. Nothing else creates engines or sessions.
+Web requests get a request-bound session from ``fieldreport.web.transaction`` (which commits it
+once the view returns); the worker, the command line and tests use :meth:`Database.session_scope`.
+Nothing else creates engines or sessions. Work that must follow a commit (enqueueing a job) is
+registered with :func:`after_commit`, so whoever owns the transaction triggers it.
 
 SQLite is set up for a field office laptop with several writers (web threads and in-process jobs):
 WAL, a busy timeout, foreign keys on, and write transactions begun with ``BEGIN IMMEDIATE`` so
@@ -10,13 +12,16 @@ that two writers queue for the lock up front instead of failing half-way through
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -27,6 +32,8 @@ NAMING_CONVENTION = {
 }
 SQLITE_BUSY_TIMEOUT_MS = 5000
 WRITE_OPTION = "fieldreport_write"
+_AFTER_COMMIT = "fieldreport_after_commit"
+_COMMITTED = "fieldreport_committed"
 
 
 class Base(DeclarativeBase):
@@ -101,6 +108,7 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine, busy_timeout_ms)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        _track_commits(self._factory)
 
     @property
     def dialect(self) -> str:
@@ -130,27 +138,41 @@ class Database:
         self.engine.dispose()
 
 
-def request_session() -> Session:
-    """The session of the current web request, opened on first use and closed at teardown.
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run ``callback`` once ``session``'s transaction has committed; forget it on rollback.
 
-    Requests that may write (anything but GET/HEAD/OPTIONS) take the SQLite write lock up front.
+    Services use it to enqueue jobs: the job must not start before the rows it reads exist,
+    and the service does not own the commit (the request or the job's scope does). A callback
+    registered inside a savepoint that is rolled back still runs if the outer commit happens
+    (jobs are idempotent and look their rows up). With no transaction open it runs at once.
     """
-    from flask import current_app, g, request
-
-    session = g.get("db_session")
-    if session is None:
-        database: Database = current_app.extensions["fieldreport.db"]
-        session = database.new_session(write=request.method not in ("GET", "HEAD", "OPTIONS"))
-        g.db_session = session
-    return session
+    if not session.in_transaction():
+        callback()
+        return
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
-def close_request_session(error: BaseException | None = None) -> None:
-    """Teardown hook: roll back whatever the request left uncommitted, then close."""
-    from flask import g
+def _track_commits(factory: sessionmaker[Session]) -> None:
+    """Run the callbacks of :func:`after_commit` when the outermost transaction committed."""
 
-    session = g.pop("db_session", None)
-    if session is not None:
-        if error is not None or session.in_transaction():
-            session.rollback()
-        session.close()
+    def committed(session: Session) -> None:
+        session.info[_COMMITTED] = True
+
+    def rolled_back(session: Session) -> None:
+        session.info[_COMMITTED] = False
+
+    def ended(session: Session, transaction: Any) -> None:
+        if transaction.parent is not None:
+            return  # a savepoint: the outer transaction decides
+        callbacks = session.info.pop(_AFTER_COMMIT, [])
+        if session.info.pop(_COMMITTED, False):
+            for callback in callbacks:
+                # The data is committed: a failing follow-up is logged, never undoes the answer.
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after-commit callback %r failed", callback)
+
+    event.listen(factory, "after_commit", committed)
+    event.listen(factory, "after_rollback", rolled_back)
+    event.listen(factory, "after_transaction_end", ended)

@@ -1,9 +1,12 @@
 """One way to enqueue background work: RQ on Redis, or in-process when there is no Redis.
 
-Callers enqueue only after their database commit, with a deterministic job id
-(``photo:42``, ``digest:2026-11-24``) so that a double enqueue does one piece of work. A commit
-never depends on Redis: when Redis is down the enqueue is logged and reported as not queued, and
-the periodic sweep (:func:`worker.jobs.sweep`) enqueues what was missed.
+Each domain declares its jobs in its own ``tasks.py``: the job function, its queue, its job-id
+rule and an ``enqueue_…`` helper, imported (never named by a string) by whoever enqueues. Callers
+enqueue only after their database commit (:func:`fieldreport.db.after_commit`), with a
+deterministic job id (``photo:42``, ``digest:2026-11-24``) so that a double enqueue does one piece
+of work. A commit never depends on Redis: when Redis is down the enqueue is logged and reported as
+not queued, and the periodic sweep (``fieldreport.photos.tasks.sweep``) enqueues what was missed.
+See docs/architecture.md, "Background work".
 
 A job id guards against duplicates *in flight* (queued, scheduled for a retry, or running); it is
 not a record of work done — that lives in the database (a photo's state, a digest's state). An id
@@ -14,20 +17,19 @@ database whether anything is left to do.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fieldreport.config import Settings
-    from fieldreport.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +41,8 @@ FAILURE_TTL_S = 7 * 24 * 3600
 # A running job's worker refreshes the job's heartbeat every ``job_heartbeat_s``; a job marked
 # started whose heartbeat missed two beats (plus this margin) lost its worker.
 STALE_GRACE_S = 3
-DEFAULT_PERIODIC_TASKS = "worker.jobs.PERIODIC_TASKS"
 _NOT_IN_RQ_IDS = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def resolve(path: str) -> Callable[..., Any]:
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+Job = Callable[..., Any]
 
 
 def rq_job_id(job_id: str) -> str:
@@ -61,7 +58,8 @@ class PeriodicTask:
     """Work to enqueue every ``interval(settings)`` seconds; an interval of 0 or less is off.
 
     ``enqueue`` should only enqueue (with a deterministic job id), never do the work itself: it
-    runs in the process that keeps time (a worker, or the embedded app), not in a job.
+    runs in the process that keeps time (a worker, or the embedded app), not in a job. Each
+    domain declares its own in its ``tasks.py``; ``fieldreport.periodic`` collects them.
     """
 
     name: str
@@ -82,23 +80,30 @@ class PeriodicRunner:
     def run_due(self) -> float:
         """Enqueue what is due; the seconds until the next task is due."""
         now = time.monotonic()
-        settings = self.queue.runtime.settings
+        settings = self.queue.settings
         waits = []
-        for task in self.tasks:
-            # One broken task must not stop the clock for the others (the sweep among them).
-            try:
-                interval = task.interval(settings)
-                if interval <= 0:
-                    continue
-                due = self._due.get(task.name, now)
-                if due <= now:
-                    self._due[task.name] = due = now + interval
-                    task.enqueue(self.queue)
-            except Exception:
-                log.exception("periodic task %s failed", task.name)
-                continue
-            waits.append(due - now)
+        with self.queue.activate():
+            for task in self.tasks:
+                wait = self._run_if_due(task, settings, now)
+                if wait is not None:
+                    waits.append(wait)
         return min(waits, default=60.0)
+
+    def _run_if_due(self, task: PeriodicTask, settings: Settings, now: float) -> float | None:
+        """Enqueue ``task`` if due; seconds until it is due again (None: off or broken)."""
+        # One broken task must not stop the clock for the others (the sweep among them).
+        try:
+            interval = task.interval(settings)
+            if interval <= 0:
+                return None
+            due = self._due.get(task.name, now)
+            if due <= now:
+                self._due[task.name] = due = now + interval
+                task.enqueue(self.queue)
+        except Exception:
+            log.exception("periodic task %s failed", task.name)
+            return None
+        return due - now
 
     def start(self) -> PeriodicRunner:
         self._thread = threading.Thread(target=self._loop, name="periodic", daemon=True)
@@ -117,16 +122,19 @@ class PeriodicRunner:
             self._thread = None
 
 
-def default_periodic_tasks() -> list[PeriodicTask]:
-    return list(resolve(DEFAULT_PERIODIC_TASKS))  # type: ignore[call-overload]
-
-
 class JobQueue:
-    """Enqueues job functions by dotted path, with ids that make repeats harmless."""
+    """Enqueues job functions, with ids that make repeats harmless.
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.redis_url = runtime.settings.redis_url
+    ``activate`` gives in-process jobs and periodic tasks the context a job finds its runtime
+    in (:func:`fieldreport.runtime.activated`); the queue itself knows nothing of the runtime.
+    """
+
+    def __init__(
+        self, settings: Settings, activate: Callable[[], AbstractContextManager[object]]
+    ) -> None:
+        self.settings = settings
+        self.activate = activate
+        self.redis_url = settings.redis_url
         self._executor: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
@@ -139,7 +147,7 @@ class JobQueue:
 
     @property
     def job_timeout_s(self) -> int:
-        return self.runtime.settings.job_timeout_s
+        return self.settings.job_timeout_s
 
     def redis(self) -> Any:
         """The client for enqueueing and health checks (short timeouts: a request is waiting)."""
@@ -157,17 +165,55 @@ class JobQueue:
 
         return Queue(name, connection=self.redis())
 
-    def enqueue(self, path: str, *args: Any, job_id: str, queue: str = "default") -> bool:
-        """Queue ``path(*args)``; False when it could not be queued now (the sweep retries).
+    def enqueue(self, job: Job, *args: Any, job_id: str, queue: str = "default") -> bool:
+        """Queue ``job(*args)``; False when it could not be queued now (the sweep retries).
 
-        A job with the same id already queued, waiting for a retry or running is left alone.
+        ``job`` is a module-level function (RQ stores its dotted name). A job with the same id
+        already queued, waiting for a retry or running is left alone.
         """
         if self.redis_url:
-            return self._enqueue_rq(path, args, job_id=job_id, queue=queue)
-        self._enqueue_in_process(path, args, job_id=job_id)
+            return self._enqueue_rq(job, args, job_id=job_id, queue=queue)
+        self._enqueue_in_process(job, args, job_id=job_id)
         return True
 
-    def _enqueue_rq(self, path: str, args: tuple[Any, ...], *, job_id: str, queue: str) -> bool:
+    def enqueue_at(self, when: datetime, job: Job, *args: Any, job_id: str, queue: str) -> None:
+        """Put ``job(*args)`` on RQ's scheduler for ``when`` (RQ mode only; raises if down)."""
+        from rq import Retry
+
+        self.rq_queue(queue).enqueue_at(
+            when,
+            job,
+            *args,
+            job_id=rq_job_id(job_id),
+            retry=Retry(max=len(RETRY_INTERVALS_S), interval=list(RETRY_INTERVALS_S)),
+            job_timeout=self.job_timeout_s,
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+        )
+
+    def status(self, job_id: str) -> str | None:
+        """RQ's status of the job with this id (``queued``, ``scheduled``, …); None if none."""
+        job = self._existing_job(rq_job_id(job_id))
+        if job is None:
+            return None
+        status = job.get_status()
+        return None if status is None else str(status.value)
+
+    def wait(self, job_id: str, timeout: float, poll_s: float = 0.5) -> str | None:
+        """Wait until the job with this id is no longer queued or running; its last status."""
+        deadline = time.monotonic() + timeout
+        if not self.redis_url:
+            self.drain(timeout=timeout)
+            return None
+        status = self.status(job_id)
+        while status in ("queued", "started", "deferred", "scheduled") and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(poll_s)
+            status = self.status(job_id)
+        return status
+
+    def _enqueue_rq(self, job: Job, args: tuple[Any, ...], *, job_id: str, queue: str) -> bool:
         from redis.exceptions import RedisError
         from rq import Retry
         from rq.exceptions import DuplicateJobError
@@ -181,7 +227,7 @@ class JobQueue:
                 existing.delete()
             # unique=True makes RQ check and enqueue atomically: of two racing enqueues, one wins.
             self.rq_queue(queue).enqueue(
-                path,
+                job,
                 *args,
                 job_id=job_id,
                 retry=Retry(max=len(RETRY_INTERVALS_S), interval=list(RETRY_INTERVALS_S)),
@@ -193,7 +239,7 @@ class JobQueue:
         except DuplicateJobError:
             return True
         except (RedisError, OSError) as error:
-            log.warning("could not enqueue %s (%s): %s; the sweep will retry", job_id, path, error)
+            log.warning("could not enqueue %s: %s; the sweep will retry", job_id, error)
             return False
         return True
 
@@ -218,13 +264,13 @@ class JobQueue:
         if status == JobStatus.STARTED and beat is not None:
             if beat.tzinfo is None:
                 beat = beat.replace(tzinfo=UTC)
-            silence = timedelta(seconds=2 * self.runtime.settings.job_heartbeat_s + STALE_GRACE_S)
+            silence = timedelta(seconds=2 * self.settings.job_heartbeat_s + STALE_GRACE_S)
             if now() - beat > silence:
                 log.warning("job %s: its worker stopped beating (killed?); enqueueing anew", job.id)
                 return False
         return status is not None
 
-    def _enqueue_in_process(self, path: str, args: tuple[Any, ...], *, job_id: str) -> None:
+    def _enqueue_in_process(self, job: Job, args: tuple[Any, ...], *, job_id: str) -> None:
         with self._lock:
             existing = self._pending.get(job_id)
             if existing is not None and not existing.done():
@@ -232,15 +278,13 @@ class JobQueue:
             self._pending = {key: job for key, job in self._pending.items() if not job.done()}
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
-            future = self._executor.submit(self._run, path, args, job_id)
+            future = self._executor.submit(self._run, job, args, job_id)
             self._pending[job_id] = future
 
-    def _run(self, path: str, args: tuple[Any, ...], job_id: str) -> Any:
-        from fieldreport.runtime import activated
-
+    def _run(self, job: Job, args: tuple[Any, ...], job_id: str) -> Any:
         try:
-            with activated(self.runtime):
-                return resolve(path)(*args)
+            with self.activate():
+                return job(*args)
         except Exception:
             # No retry here: the job's record says where it stopped and the sweep takes it up.
             log.exception("in-process job %s failed", job_id)
@@ -270,14 +314,13 @@ class JobQueue:
             return "down"
         return "ok"
 
-    def start_periodic(self, tasks: Iterable[PeriodicTask] | None = None) -> PeriodicRunner:
+    def start_periodic(self, tasks: Iterable[PeriodicTask]) -> PeriodicRunner:
         """Run the periodic tasks (the sweep, …) from a daemon thread of this process.
 
         The embedded app calls it for itself; with RQ the worker processes call it instead.
         """
         if self._periodic is None:
-            chosen = default_periodic_tasks() if tasks is None else tasks
-            self._periodic = PeriodicRunner(self, chosen).start()
+            self._periodic = PeriodicRunner(self, tasks).start()
         return self._periodic
 
     def shutdown(self) -> None:

@@ -11,14 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from fieldreport.config import Settings, load_settings
 from fieldreport.db import Database
+from fieldreport.jobs import JobQueue
 from fieldreport.storage import LocalStorage, Storage
-
-if TYPE_CHECKING:
-    from fieldreport.jobs import JobQueue
 
 
 @dataclass
@@ -34,15 +31,13 @@ _process_default: Runtime | None = None
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    from fieldreport.jobs import JobQueue
-
     runtime = Runtime(
         settings=settings,
         db=Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms),
         storage=LocalStorage(settings.data_dir / "files"),
-        queue=None,  # type: ignore[arg-type]
+        queue=None,  # type: ignore[arg-type]  (set below: its jobs activate this runtime)
     )
-    runtime.queue = JobQueue(runtime)
+    runtime.queue = JobQueue(settings, activate=lambda: activated(runtime))
     return runtime
 
 

@@ -12,10 +12,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-import worker.digest_jobs
 from fieldreport.accounts.models import AuditLog
 from fieldreport.db import utcnow
-from fieldreport.digests import service
+from fieldreport.digests import service, tasks
 from fieldreport.digests.models import DigestSend
 from tests.conftest import api_token, csrf_from, make_settings
 from tests.digest_factories import add_report, add_sector, hand_counted_day, utc
@@ -44,7 +43,7 @@ def day(runtime, users):
 
 @pytest.fixture
 def built(runtime, day):
-    service.request_build(runtime, day)
+    tasks.request_build(runtime.queue, day)
     runtime.queue.drain()
     return day
 
@@ -215,12 +214,12 @@ def test_commission_cannot_rebuild(client_for, built):
 def test_failed_build_is_retried_then_marked_failed_with_its_reason(
     client_for, runtime, users, day, monkeypatch
 ):
-    monkeypatch.setattr(worker.digest_jobs, "IN_PROCESS_BACKOFF_S", (0.0, 0.0))
+    monkeypatch.setattr(tasks, "IN_PROCESS_BACKOFF_S", (0.0, 0.0))
     with runtime.db.session_scope() as session:
         broken = add_sector(session, "S-BAD", 11.0, 43.0)
         broken.geometry = {"type": "Point", "coordinates": [11.0, 43.0]}
 
-    service.request_build(runtime, day)
+    tasks.request_build(runtime.queue, day)
     runtime.queue.drain()
 
     digest = stored(runtime, day)
@@ -237,7 +236,7 @@ def test_failed_build_is_retried_then_marked_failed_with_its_reason(
 
 
 def test_build_and_wait_reports_the_outcome(runtime, day):
-    outcome = service.build_and_wait(runtime, day)
+    outcome = tasks.build_and_wait(runtime, day)
 
     assert outcome.startswith("digest 2026-11-24: ready, 8 verified and 3 unverified")
 

@@ -13,9 +13,9 @@ import pytest
 
 from fieldreport.config import PROJECT_ROOT
 from fieldreport.db import utcnow
-from fieldreport.digests import schedule, service
+from fieldreport.digests import schedule, service, tasks
 from fieldreport.jobs import PeriodicRunner
-from fieldreport.runtime import build_runtime
+from fieldreport.runtime import activated, build_runtime
 from tests.conftest import make_settings
 from tests.digest_factories import add_report
 
@@ -119,7 +119,7 @@ def test_nightly_digest_fires_through_the_rq_scheduler(rq_runtime, rq_worker, us
         add_report(session, users.observer, now - timedelta(minutes=5))
     fire_at = now + timedelta(seconds=3)
 
-    schedule.schedule_nightly(rq_runtime, now, at=fire_at)
+    tasks.schedule_nightly(rq_runtime.queue, now, at=fire_at)
 
     def state():
         with rq_runtime.db.session_scope(write=False) as session:
@@ -130,19 +130,19 @@ def test_nightly_digest_fires_through_the_rq_scheduler(rq_runtime, rq_worker, us
     (message,) = smtp_sink.wait_for(1)
     assert digest.generated_at >= fire_at
     assert message["Subject"].endswith(f"daily digest {day.isoformat()}")
-    assert "digest:" + day.isoformat() == service.job_id(day)
+    assert "digest:" + day.isoformat() == tasks.job_id(day)
 
 
 def test_build_and_wait_with_rq_waits_for_the_worker(rq_runtime, rq_worker, users):
     day = date(2026, 11, 24)
 
-    outcome = service.build_and_wait(rq_runtime, day, timeout=90)
+    outcome = tasks.build_and_wait(rq_runtime, day, timeout=90)
 
     assert outcome.startswith("digest 2026-11-24: ready")
 
 
 def test_periodic_check_catches_up_a_missed_night_once(runtime, users, smtp_sink, tmp_path):
-    runtime.settings = make_settings(
+    runtime.settings = runtime.queue.settings = make_settings(
         tmp_path,
         runtime.settings.database_url,
         smtp_host=smtp_sink.host,
@@ -151,10 +151,12 @@ def test_periodic_check_catches_up_a_missed_night_once(runtime, users, smtp_sink
     )
     now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
-    first = schedule.enqueue_due_digest(runtime.queue, now)
-    runtime.queue.drain()
-    schedule.enqueue_due_digest(runtime.queue, now + timedelta(minutes=1))
-    runtime.queue.drain()
+    # As the periodic runner calls it: inside the runtime's context.
+    with activated(runtime):
+        first = tasks.enqueue_due_digest(runtime.queue, now)
+        runtime.queue.drain()
+        tasks.enqueue_due_digest(runtime.queue, now + timedelta(minutes=1))
+        runtime.queue.drain()
 
     assert first == date(2026, 11, 24)
     assert len(smtp_sink.wait_for(1)) == 1
@@ -165,7 +167,7 @@ def test_periodic_check_catches_up_a_missed_night_once(runtime, users, smtp_sink
 def test_digest_task_plugs_into_the_periodic_runner(runtime, users):
     due = schedule.due_day(runtime.settings, utcnow())
 
-    PeriodicRunner(runtime.queue, [schedule.DIGEST_TASK]).run_due()
+    PeriodicRunner(runtime.queue, [tasks.DIGEST_TASK]).run_due()
     runtime.queue.drain()
 
     with runtime.db.session_scope(write=False) as session:

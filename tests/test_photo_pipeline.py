@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import time
@@ -15,9 +16,11 @@ from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps, ImageStat
 from sqlalchemy import select, update
 
 from fieldreport.db import utcnow
+from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.photos import processing
 from fieldreport.photos.imaging import DAMAGED_MESSAGE, haversine_m
 from fieldreport.photos.models import Photo
+from fieldreport.photos.tasks import enqueue_photo, enqueue_sweep
 from fieldreport.reports.models import Report
 from fieldreport.storage import LocalStorage, derivative_key, original_key
 from tests.conftest import api_token, post_report, report_body
@@ -266,14 +269,12 @@ def test_image_refused_at_processing_is_failed_with_a_reason_and_not_retried(
 ):
     data = (corpus / "reject/pillow_truncated_jpeg.jpg").read_bytes()
     photo_id = _stored_photo(runtime, client_for("obs1"), data)
-    runtime.queue.enqueue(
-        "worker.jobs.process_photo", photo_id, job_id=f"photo:{photo_id}", queue="photos"
-    )
+    enqueue_photo(runtime.queue, photo_id)
     runtime.queue.drain()
     photo = photo_row(runtime, photo_id)
     assert (photo.state, photo.failure_reason, photo.attempts) == ("failed", DAMAGED_MESSAGE, 1)
 
-    runtime.queue.enqueue("worker.jobs.sweep", job_id="sweep")
+    enqueue_sweep(runtime.queue)
     runtime.queue.drain()
     assert photo_row(runtime, photo_id).attempts == 1
 
@@ -380,7 +381,7 @@ def test_sweep_processes_pending_and_stuck_photos_but_not_fresh_ones(client_for,
             .where(Photo.id == busy)
             .values(state="processing", processing_started_at=utcnow(), attempts=1)
         )
-    runtime.queue.enqueue("worker.jobs.sweep", job_id="sweep")
+    enqueue_sweep(runtime.queue)
     runtime.queue.drain()
     assert photo_row(runtime, pending).state == "done"
     assert (photo_row(runtime, stuck).state, photo_row(runtime, stuck).attempts) == ("done", 2)
@@ -389,7 +390,7 @@ def test_sweep_processes_pending_and_stuck_photos_but_not_fresh_ones(client_for,
 
 def test_in_process_timer_sweeps_when_asked(client_for, runtime):
     photo_id = _stored_photo(runtime, client_for("obs1"), jpeg())
-    runtime.queue.start_periodic()
+    runtime.queue.start_periodic(PERIODIC_TASKS)
     deadline = time.monotonic() + 20
     while photo_row(runtime, photo_id).state != "done":
         assert time.monotonic() < deadline, "the timer never swept the pending photo"
@@ -425,7 +426,7 @@ def test_periodic_runner_runs_due_tasks_and_survives_a_broken_one(tmp_path):
     def broken(queue: Any) -> None:
         raise RuntimeError("boom")
 
-    queue = SimpleNamespace(runtime=SimpleNamespace(settings=None))
+    queue = SimpleNamespace(settings=None, activate=contextlib.nullcontext)
     runner = PeriodicRunner(
         queue,  # type: ignore[arg-type]
         [

@@ -128,7 +128,7 @@ def test_reports_are_rederived_after_the_sectors_change(runtime, users):
         assert outside.sector_id is None
     with runtime.db.session_scope() as session:
         service.import_sector_collection(session, collection(EAST, DMZ))
-    from worker.sector_jobs import rederive_sectors
+    from fieldreport.sectors.tasks import rederive_sectors
 
     with activated(runtime):
         moved = rederive_sectors()
@@ -328,7 +328,7 @@ def test_sector_change_enqueues_the_rederive_job_on_rq(
     assert response.status_code == 201
     connection = Redis.from_url(redis_server.url)
     job = Job.fetch(rq_job_id("sectors:rederive"), connection=connection)
-    assert job.func_name == ("worker.sector_jobs.rederive_sectors")
+    assert job.func_name == "fieldreport.sectors.tasks.rederive_sectors"
     set_process_default(runtime)
     try:
         SimpleWorker([Queue("default", connection=connection)], connection=connection).work(

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from fieldreport.config import PROJECT_ROOT, Settings
 from fieldreport.photos.models import Photo
+from fieldreport.photos.tasks import enqueue_photo
 from fieldreport.storage import original_key
 from tests.conftest import api_token, make_settings, post_report, report_body
 from tests.photo_factories import add_photo_row
@@ -158,7 +159,7 @@ def test_real_worker_processes_a_submitted_photo_and_fails_a_bad_one_without_ret
     with runtime.db.session_scope(write=False) as session:
         report_id = session.get_one(Photo, good).report_id
     bad = add_photo_row(runtime, report_id, bad_bytes)
-    runtime.queue.enqueue("worker.jobs.process_photo", bad, job_id=f"photo:{bad}", queue="photos")
+    enqueue_photo(runtime.queue, bad)
 
     run_burst_worker(runtime.settings)
 
@@ -178,9 +179,7 @@ def test_enqueueing_the_same_job_twice_queues_it_once(runtime, client_for, corpu
     response = upload(client_for("obs1"), (corpus / "accept/Canon_40D.jpg").read_bytes())
     photo_id = response.get_json()["id"]
     for _ in range(3):
-        assert runtime.queue.enqueue(
-            "worker.jobs.process_photo", photo_id, job_id=f"photo:{photo_id}", queue="photos"
-        )
+        assert enqueue_photo(runtime.queue, photo_id)
     assert photos_queue(runtime.settings).job_ids == [f"photo_{photo_id}"]
 
 
@@ -213,9 +212,7 @@ def test_photo_whose_worker_was_killed_mid_job_is_done_by_the_next(client_for, r
     with running_worker(runtime.settings) as worker:
         wait_for(lambda: photo_state(runtime, photo_id) == "processing", "the job to start")
         # While its worker lives, enqueueing the running job again adds nothing.
-        assert runtime.queue.enqueue(
-            "worker.jobs.process_photo", photo_id, job_id=f"photo:{photo_id}", queue="photos"
-        )
+        assert enqueue_photo(runtime.queue, photo_id)
         assert photos_queue(runtime.settings).count == 0
         kill_worker(worker)
     original.unlink()

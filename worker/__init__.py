@@ -1,1 +1,1 @@
-"""The background worker: RQ entry point and job functions (they call the services)."""
+"""The background worker process (``python -m worker``); the jobs live in each domain's tasks.py."""

@@ -1,8 +1,10 @@
-"""``python -m worker [--burst]``: the same as ``fieldreport worker``."""
+"""``python -m worker [--burst]``: the RQ worker process (``fieldreport worker`` runs this)."""
 
 from __future__ import annotations
 
-from fieldreport.cli import worker
+import sys
+
+from worker.main import main
 
 if __name__ == "__main__":
-    worker.main(prog_name="python -m worker")
+    sys.exit(main())

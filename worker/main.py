@@ -1,17 +1,23 @@
 """The RQ worker process: listens on the photos, digests and default queues, and keeps time.
 
-Besides working jobs it runs the periodic tasks of :data:`worker.jobs.PERIODIC_TASKS` (the
-sweep first, at start-up) from a thread; they only enqueue, with deterministic job ids, so any
-number of workers on any number of machines schedule each piece of work once.
+Besides working jobs it runs every domain's periodic tasks (``fieldreport.periodic``: the sweep
+first, at start-up) from a thread; they only enqueue, with deterministic job ids, so any number
+of workers on any number of machines schedule each piece of work once. Nothing imports this
+package: it is a program (``python -m worker``, or ``fieldreport worker`` which becomes it).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 
-import worker.jobs  # noqa: F401  (imported once here rather than in every forked job process)
-from fieldreport.jobs import QUEUE_NAMES, PeriodicRunner, default_periodic_tasks
-from fieldreport.runtime import Runtime, set_process_default
+import fieldreport.models  # noqa: F401  (register every table before jobs are forked)
+from fieldreport.config import SettingsError, load_settings
+from fieldreport.jobs import QUEUE_NAMES, PeriodicRunner
+from fieldreport.logs import setup_logging
+from fieldreport.periodic import PERIODIC_TASKS
+from fieldreport.runtime import Runtime, build_runtime, set_process_default
 
 
 def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
@@ -34,11 +40,28 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
         queues, connection=connection, job_monitoring_interval=runtime.settings.job_heartbeat_s
     )
     if burst:
-        PeriodicRunner(runtime.queue, default_periodic_tasks()).run_due()
+        PeriodicRunner(runtime.queue, PERIODIC_TASKS).run_due()
     else:
-        runtime.queue.start_periodic()
+        runtime.queue.start_periodic(PERIODIC_TASKS)
     try:
         # The scheduler moves jobs waiting for a retry (with back-off) back onto their queue.
         return rq_worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         runtime.queue.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    arguments = parser.parse_args(argv)
+    setup_logging()
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"fieldreport worker: {error}", file=sys.stderr)
+        return 2
+    if not settings.redis_url:
+        print("fieldreport worker: REDIS_URL is not set (without it jobs run inside the app).")
+        return 2
+    run_worker(build_runtime(settings), burst=arguments.burst)
+    return 0

@@ -11,8 +11,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from fieldreport.accounts import service
 from fieldreport.accounts.forms import LoginForm, LogoutForm
-from fieldreport.db import request_session
 from fieldreport.web.auth import client_address
+from fieldreport.web.transaction import request_session
 
 bp = Blueprint("accounts", __name__)
 

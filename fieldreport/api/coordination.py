@@ -13,12 +13,12 @@ from flask_login import current_user
 
 from fieldreport.api.openapi import OPENAPI
 from fieldreport.api.views import ALL_ROLES, _report_response, bp
-from fieldreport.db import request_session
 from fieldreport.review import service as review
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.geometry import SectorImportError
 from fieldreport.sectors.views import enqueue_rederive, problems_json
 from fieldreport.web.auth import roles_required, visible_report_or_404
+from fieldreport.web.transaction import request_session
 
 _GEOJSON = {"type": "object", "description": "GeoJSON FeatureCollection (code, name, kind)"}
 _CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}

@@ -8,10 +8,10 @@ from flask import abort, jsonify, url_for
 
 from fieldreport.api.openapi import OPENAPI
 from fieldreport.api.views import bp
-from fieldreport.db import request_session
 from fieldreport.digests import service
 from fieldreport.digests.views import READERS, parse_day
 from fieldreport.web.auth import roles_required
+from fieldreport.web.transaction import request_session
 
 _COUNTS = {
     "type": "object",

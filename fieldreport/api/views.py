@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from fieldreport.api.openapi import OPENAPI
 from fieldreport.api.serializers import photo_json, report_json
-from fieldreport.db import request_session, utcnow
+from fieldreport.db import utcnow
 from fieldreport.photos import service as photos
 from fieldreport.reports import service
 from fieldreport.reports.schemas import ReportInvalid, validate_report
 from fieldreport.sectors.models import Sector
 from fieldreport.web.auth import roles_required, runtime, visible_report_or_404
+from fieldreport.web.transaction import request_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ALL_ROLES = ("observer", "coordinator", "commission", "admin")

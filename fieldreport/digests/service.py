@@ -34,8 +34,6 @@ from fieldreport.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-JOB_PATH = "worker.digest_jobs.build_digest"
-QUEUE = "digests"
 SERVED_STATES = ("ready", "sending", "sent")
 KEEP_STATES = ("sending", "sent")  # a rebuild must not make a sent digest sendable again
 FAILURE_TEXT_LIMIT = 2000
@@ -43,10 +41,6 @@ FAILURE_TEXT_LIMIT = 2000
 
 class DigestSendFailed(RuntimeError):
     """The mail server refused or could not be reached; recorded, and the job may retry."""
-
-
-def job_id(day: date) -> str:
-    return f"digest:{day.isoformat()}"
 
 
 def folder(day: date) -> str:
@@ -277,50 +271,9 @@ def record_failure(runtime: Runtime, day: date, reason: str, *, final: bool) -> 
             )
 
 
-def request_build(runtime: Runtime, day: date, *, send: bool = False) -> bool:
-    """Queue the build under the day's job id, so a double request does one build."""
-    return runtime.queue.enqueue(JOB_PATH, day.isoformat(), send, job_id=job_id(day), queue=QUEUE)
-
-
 def rebuild_requested(session: Session, day: date, user: User) -> None:
     """The audit trail of a manual rebuild (a coordinator's button, an admin)."""
     audit(session, "digest_rebuild", user=user, detail={"day": day.isoformat()})
-
-
-_FINISHED = ("finished", "failed", "stopped", "canceled")
-
-
-def build_and_wait(runtime: Runtime, day: date, timeout: float = 900) -> str:
-    """Queue the day's build and wait for its outcome (the ``fieldreport digest`` command)."""
-    if not request_build(runtime, day):
-        return f"digest {day.isoformat()}: could not be queued (is Redis up?)"
-    if runtime.queue.mode == "in-process":
-        runtime.queue.drain(timeout=timeout)
-    else:
-        _wait_for_rq(runtime, day, timeout)
-    with runtime.db.session_scope(write=False) as session:
-        digest = get_digest(session, day)
-        return describe(digest, day)
-
-
-def _wait_for_rq(runtime: Runtime, day: date, timeout: float) -> None:
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    from fieldreport.jobs import rq_job_id
-
-    deadline = time.monotonic() + timeout
-    connection = runtime.queue.redis()
-    while time.monotonic() < deadline:
-        try:
-            status = Job.fetch(rq_job_id(job_id(day)), connection=connection).get_status(
-                refresh=True
-            )
-        except NoSuchJobError:
-            return
-        if status is not None and str(getattr(status, "value", status)) in _FINISHED:
-            return
-        time.sleep(0.5)
 
 
 def describe(digest: Digest | None, day: date) -> str:

@@ -28,10 +28,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from fieldreport.db import request_session, utcnow
-from fieldreport.digests import figures, service
+from fieldreport.db import utcnow
+from fieldreport.digests import figures, service, tasks
 from fieldreport.digests.forms import RebuildForm, ResendForm
 from fieldreport.web.auth import roles_required, runtime
+from fieldreport.web.transaction import request_session
 
 bp = Blueprint("digests", __name__)
 READERS = ("commission", "coordinator", "admin")
@@ -109,10 +110,8 @@ def rebuild(day: str) -> Any:
     if parsed >= utcnow().astimezone(runtime().settings.zone).date():
         flash(_("The digest of a day is built once the day is over."))
         return redirect(url_for("digests.day_page", day=parsed.isoformat()))
-    db = request_session()
-    service.rebuild_requested(db, parsed, current_user)
-    db.commit()
-    if service.request_build(runtime(), parsed):
+    service.rebuild_requested(request_session(), parsed, current_user)
+    if tasks.request_build(runtime().queue, parsed):
         flash(_("The digest of %(day)s is being rebuilt.", day=parsed.isoformat()))
     else:
         flash(_("The rebuild could not be queued now; try again in a minute."))

@@ -16,8 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
+from fieldreport.jobs import JobQueue
 from fieldreport.photos.imaging import ImageRejected, inspect_upload
 from fieldreport.photos.models import Photo
+from fieldreport.photos.tasks import enqueue_photo
 from fieldreport.reports.models import Report
 from fieldreport.storage import Storage, original_key
 
@@ -112,10 +114,8 @@ def photos_of(session: Session, report: Report) -> list[Photo]:
     )
 
 
-def enqueue_processing(queue: object, photos: list[Photo]) -> None:
+def enqueue_processing(queue: JobQueue, photos: list[Photo]) -> None:
     """Queue the worker's photo job for each photo (after the commit that stored them)."""
     for photo in photos:
         if photo.state == "pending":
-            queue.enqueue(  # type: ignore[attr-defined]
-                "worker.jobs.process_photo", photo.id, job_id=f"photo:{photo.id}", queue="photos"
-            )
+            enqueue_photo(queue, photo.id)

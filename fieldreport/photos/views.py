@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, abort, send_file
 from flask_login import current_user
 
-from fieldreport.db import request_session
 from fieldreport.photos.models import Photo
 from fieldreport.reports.service import report_by_id_for
 from fieldreport.storage import derivative_key, original_key
 from fieldreport.web.auth import roles_required, runtime
+from fieldreport.web.transaction import request_session
 
 bp = Blueprint("photos", __name__)
 MIME_BY_FORMAT = {

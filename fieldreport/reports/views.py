@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from fieldreport.db import request_session, utcnow
+from fieldreport.db import utcnow
 from fieldreport.photos import service as photos
 from fieldreport.reports import service
 from fieldreport.reports.forms import (
@@ -24,6 +24,7 @@ from fieldreport.reports.schemas import ReportInvalid, validate_report
 from fieldreport.reports.taxonomy import BASIS_CODES, CATEGORIES, CONFIDENCE_CODES
 from fieldreport.sectors.models import Sector
 from fieldreport.web.auth import roles_required, runtime, visible_report_or_404
+from fieldreport.web.transaction import request_session
 
 bp = Blueprint("reports", __name__)
 ALL_ROLES = ("observer", "coordinator", "commission", "admin")

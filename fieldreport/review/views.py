@@ -12,11 +12,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from fieldreport.db import request_session
 from fieldreport.review import service
 from fieldreport.review.forms import AnswerForm, ReviewForm
 from fieldreport.sectors.service import all_sectors, visible_sector_ids
 from fieldreport.web.auth import roles_required, visible_report_or_404
+from fieldreport.web.transaction import request_session
 
 bp = Blueprint("review", __name__)
 

@@ -29,11 +29,11 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from fieldreport.accounts.models import User
-from fieldreport.db import request_session, utcnow
+from fieldreport.db import utcnow
 from fieldreport.reports.models import STATUSES
 from fieldreport.reports.service import visible_reports
 from fieldreport.reports.taxonomy import CATEGORIES
-from fieldreport.sectors import service
+from fieldreport.sectors import service, tasks
 from fieldreport.sectors.forms import (
     AssignmentForm,
     ConfirmForm,
@@ -44,15 +44,15 @@ from fieldreport.sectors.forms import (
 from fieldreport.sectors.geometry import DOCUMENT, SectorImportError
 from fieldreport.sectors.models import Assignment, Sector
 from fieldreport.web.auth import roles_required, runtime
+from fieldreport.web.transaction import request_session
 
 bp = Blueprint("sectors", __name__)
 COORDINATION = ("coordinator", "admin")
-REDERIVE_JOB = "worker.sector_jobs.rederive_sectors"
 
 
 def enqueue_rederive() -> None:
     """After a sector change is committed: put existing reports in their sectors again."""
-    runtime().queue.enqueue(REDERIVE_JOB, job_id="sectors:rederive")
+    tasks.enqueue_rederive(runtime().queue)
 
 
 def _limits() -> set[int] | None:

@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from fieldreport.config import PROJECT_ROOT, Settings, load_settings
-from fieldreport.db import close_request_session, request_session
 from fieldreport.runtime import Runtime, build_runtime
+from fieldreport.web.transaction import own_transactions, request_session
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -217,15 +217,17 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
             return jsonify({"error": "Unauthorized", "message": "Log in first."}), 401
         return redirect(url_for("accounts.login", next=request.full_path))
 
-    app.teardown_appcontext(close_request_session)
     app.after_request(_security_headers)
     _register_error_handlers(app)
     _register_blueprints(app)
+    own_transactions(app)
 
     from fieldreport.web.templating import register_template_helpers
 
     register_template_helpers(app)
     if runtime.queue.mode == "in-process" and not settings.testing:
         # Embedded default: this process keeps time for the sweep (RQ workers do it otherwise).
-        runtime.queue.start_periodic()
+        from fieldreport.periodic import PERIODIC_TASKS
+
+        runtime.queue.start_periodic(PERIODIC_TASKS)
     return app

@@ -42,8 +42,8 @@ def client_address() -> str | None:
 
 def visible_report_or_404(*, report_id: int | None = None, client_id: str | None = None) -> Any:
     """The report if the current user may see it; 404 otherwise (never 403: no existence leak)."""
-    from fieldreport.db import request_session
     from fieldreport.reports.service import report_by_id_for, report_for
+    from fieldreport.web.transaction import request_session
 
     db = request_session()
     if report_id is not None:

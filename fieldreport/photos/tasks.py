@@ -1,26 +1,33 @@
-"""Job functions: they take ids, open a session scope and call a service.
+"""The photo jobs: make a photo's derivatives, and the sweep that catches missed work.
 
-They run in an RQ worker process or in-process beside the web app, and find their settings,
-database and storage through :func:`fieldreport.runtime.current`. Each may run twice.
+``process_photo`` runs on the ``photos`` queue under the id ``photo:<id>``, so a photo is never
+worked twice at once; the sweep runs every ``sweep_interval_s`` under the id ``sweep``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
-import fieldreport.models  # noqa: F401 - a worker imports no views: register every table here
-from fieldreport.db import utcnow
-from fieldreport.digests.schedule import DIGEST_TASK
+from sqlalchemy.orm import Session
+
+from fieldreport.db import after_commit, utcnow
 from fieldreport.jobs import JobQueue, PeriodicTask
 from fieldreport.photos import processing
 from fieldreport.runtime import current
 
 log = logging.getLogger(__name__)
 
+QUEUE = "photos"
+
+
+def job_id(photo_id: int) -> str:
+    return f"photo:{photo_id}"
+
 
 def process_photo(photo_id: int) -> str:
-    """Make one photo's derivatives and flags; the photo's state after the job."""
+    """Job: make one photo's derivatives and flags; the photo's state after the job."""
     runtime = current()
     with runtime.db.session_scope() as session:
         try:
@@ -32,13 +39,19 @@ def process_photo(photo_id: int) -> str:
 
 
 def enqueue_photo(queue: JobQueue, photo_id: int) -> bool:
-    return queue.enqueue(
-        "worker.jobs.process_photo", photo_id, job_id=f"photo:{photo_id}", queue="photos"
-    )
+    return queue.enqueue(process_photo, photo_id, job_id=job_id(photo_id), queue=QUEUE)
+
+
+def enqueue_photos_after_commit(
+    session: Session, queue: JobQueue, photo_ids: Iterable[int]
+) -> None:
+    """Queue each photo's job once ``session`` commits (the rows must exist for the job)."""
+    for photo_id in photo_ids:
+        after_commit(session, lambda photo_id=photo_id: enqueue_photo(queue, photo_id))
 
 
 def sweep() -> int:
-    """Enqueue the photos whose job was missed (Redis down) or lost (worker killed mid-job).
+    """Job: enqueue the photos whose job was missed (Redis down) or lost (worker killed).
 
     Returns how many were enqueued. The job ids are the photos' own, so a photo whose job is
     still queued or running is not done twice.
@@ -58,12 +71,7 @@ def sweep() -> int:
 
 
 def enqueue_sweep(queue: JobQueue) -> bool:
-    return queue.enqueue("worker.jobs.sweep", job_id="sweep", queue="default")
+    return queue.enqueue(sweep, job_id="sweep", queue="default")
 
 
-# What the worker (or the embedded app) enqueues on a timer: the sweep, and the nightly digest
-# (enqueued once the day is over in the commission's zone; its job id makes repeats harmless).
-PERIODIC_TASKS: list[PeriodicTask] = [
-    PeriodicTask("sweep", lambda settings: settings.sweep_interval_s, enqueue_sweep),
-    DIGEST_TASK,
-]
+PERIODIC = [PeriodicTask("sweep", lambda settings: settings.sweep_interval_s, enqueue_sweep)]

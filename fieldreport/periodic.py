@@ -1,0 +1,13 @@
+"""Every domain's periodic tasks, collected for whichever process keeps time.
+
+That is each ``fieldreport worker`` process with RQ, or the embedded app without it. A domain
+declares its own in its ``tasks.py`` (``PERIODIC``); this list only gathers them.
+"""
+
+from __future__ import annotations
+
+from fieldreport.digests.tasks import PERIODIC as DIGEST_PERIODIC
+from fieldreport.jobs import PeriodicTask
+from fieldreport.photos.tasks import PERIODIC as PHOTO_PERIODIC
+
+PERIODIC_TASKS: list[PeriodicTask] = [*PHOTO_PERIODIC, *DIGEST_PERIODIC]
