@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from fieldreport.accounts.roles import ROLES
 from fieldreport.config import SettingsError, load_settings
 from fieldreport.logs import setup_logging
 from fieldreport.runtime import Runtime, build_runtime, set_process_default
@@ -84,9 +85,7 @@ def run(host: str, port: int) -> None:
 
 @main.command("create-user", help="Create an account.")
 @click.argument("username")
-@click.option(
-    "--role", required=True, type=click.Choice(["observer", "coordinator", "commission", "admin"])
-)
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--team", default=None, help="Team code (observers), e.g. T-07.")
 @click.option("--name", default=None, help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.db import Base, UTCDateTime, utcnow
 
-ROLES = ("observer", "coordinator", "commission", "admin")
-
 
 class User(Base):
     __tablename__ = "users"

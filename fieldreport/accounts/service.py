@@ -10,7 +10,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fieldreport.accounts.models import ROLES, AuditLog, User
+from fieldreport.accounts.models import AuditLog, User
+from fieldreport.accounts.roles import ROLES
 from fieldreport.db import utcnow
 
 MIN_PASSWORD_LENGTH = 10

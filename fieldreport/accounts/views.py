@@ -11,7 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from fieldreport.accounts import service
 from fieldreport.accounts.forms import LoginForm, LogoutForm
-from fieldreport.web.auth import client_address
+from fieldreport.web.context import client_address
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("accounts", __name__)

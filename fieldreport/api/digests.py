@@ -1,80 +1,82 @@
-"""The digest in the JSON API (DESIGN.md §8): ``GET /api/v1/digests/<YYYY-MM-DD>``."""
+"""The digest in the JSON API: ``GET /api/v1/digests/<YYYY-MM-DD>``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, url_for
+from flask import Blueprint, abort, jsonify, url_for
 
-from fieldreport.api.openapi import OPENAPI
-from fieldreport.api.views import bp
+from fieldreport.accounts.roles import DIGEST_READERS
 from fieldreport.digests import service
-from fieldreport.digests.views import READERS, parse_day
 from fieldreport.web.auth import roles_required
+from fieldreport.web.lookups import day_or_404
 from fieldreport.web.transaction import request_session
 
+bp = Blueprint("api_digests", __name__, url_prefix="/api/v1")
 _COUNTS = {
     "type": "object",
     "properties": {"verified": {"type": "integer"}, "unverified": {"type": "integer"}},
 }
-OPENAPI["paths"]["/digests/{day}"] = {
-    "get": {
-        "summary": "The day's digest (commission, coordinator, admin): figures and links",
-        "parameters": [
-            {
-                "name": "day",
-                "in": "path",
-                "required": True,
-                "description": "A day in the commission's time zone",
-                "schema": {"type": "string", "format": "date"},
-            }
-        ],
-        "responses": {
-            "200": {
-                "description": "day, time_zone, state, links {html, pdf, csv, geojson}, figures "
-                "(figures.reports[category][subcategory] = {verified, unverified}); team codes "
-                "only, never observers' names",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "day": {"type": "string", "format": "date"},
-                                "time_zone": {"type": "string"},
-                                "state": {"enum": ["ready", "sending", "sent", "failed"]},
-                                "links": {"type": "object"},
-                                "figures": {
-                                    "type": ["object", "null"],
-                                    "properties": {
-                                        "reports": {
-                                            "type": "object",
-                                            "additionalProperties": {
+PATHS: dict[str, Any] = {
+    "/digests/{day}": {
+        "get": {
+            "summary": "The day's digest (commission, coordinator, admin): figures and links",
+            "parameters": [
+                {
+                    "name": "day",
+                    "in": "path",
+                    "required": True,
+                    "description": "A day in the commission's time zone",
+                    "schema": {"type": "string", "format": "date"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "day, time_zone, state, links {html, pdf, csv, geojson}, "
+                    "figures (figures.reports[category][subcategory] = {verified, unverified}); "
+                    "team codes only, never observers' names",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "day": {"type": "string", "format": "date"},
+                                    "time_zone": {"type": "string"},
+                                    "state": {"enum": ["ready", "sending", "sent", "failed"]},
+                                    "links": {"type": "object"},
+                                    "figures": {
+                                        "type": ["object", "null"],
+                                        "properties": {
+                                            "reports": {
                                                 "type": "object",
-                                                "additionalProperties": _COUNTS,
-                                            },
-                                        }
+                                                "additionalProperties": {
+                                                    "type": "object",
+                                                    "additionalProperties": _COUNTS,
+                                                },
+                                            }
+                                        },
                                     },
                                 },
-                            },
+                            }
                         }
-                    }
+                    },
                 },
+                "403": {"description": "Observers may not read digests"},
+                "404": {"description": "Not built yet"},
             },
-            "403": {"description": "Observers may not read digests"},
-            "404": {"description": "Not built yet"},
-        },
+        }
     }
 }
 
 
 @bp.get("/digests/<day>")
-@roles_required(*READERS)
+@roles_required(*DIGEST_READERS)
 def digest(day: str) -> Any:
     """The day's figures and links; 404 until a build has stored them.
 
     The figures carry team codes only: observers' names are never part of a digest.
     """
-    parsed = parse_day(day)
+    parsed = day_or_404(day)
     found = service.get_digest(request_session(), parsed)
     if found is None or (found.figures is None and found.state != "failed"):
         abort(404)

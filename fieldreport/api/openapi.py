@@ -1,180 +1,22 @@
-"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+
+Built once from the base document (``spec.py``: shared schemas and the report paths) and the
+``PATHS`` each route module declares beside its routes. Importing changes nothing.
+"""
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
-from fieldreport.reports.schemas import POSITION_SOURCES
-from fieldreport.reports.taxonomy import BASIS_CODES, CATEGORIES, CONFIDENCE_CODES
-
-_ERRORS = {
-    "type": "object",
-    "properties": {
-        "errors": {
-            "type": "object",
-            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        }
-    },
-}
-_MESSAGE = {
-    "type": "object",
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-}
+from fieldreport.api import digests, review, sectors
+from fieldreport.api.spec import BASE
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-REPORT_INPUT: dict[str, Any] = {
-    "type": "object",
-    "required": [
-        "client_id",
-        "category",
-        "subcategory",
-        "occurred_at",
-        "latitude",
-        "longitude",
-        "basis",
-    ],
-    "additionalProperties": False,
-    "properties": {
-        "client_id": {"type": "string", "format": "uuid", "description": "Made on the phone."},
-        "category": {"type": "string", "enum": [c.code for c in CATEGORIES]},
-        "subcategory": {"type": "string", "description": "A subcategory of the category."},
-        "occurred_at": {
-            "type": "string",
-            "format": "date-time",
-            "description": "ISO 8601 with offset; a time without one is refused.",
-        },
-        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-        "accuracy_m": {"type": ["number", "null"], "minimum": 0},
-        "position_source": {"type": "string", "enum": list(POSITION_SOURCES)},
-        "basis": {"type": "string", "enum": list(BASIS_CODES)},
-        "attribution_party": {"type": ["string", "null"]},
-        "attribution_confidence": {"type": ["string", "null"], "enum": [*CONFIDENCE_CODES, None]},
-        "narrative": {"type": "string", "maxLength": 10000},
-        "urgent": {"type": "boolean"},
-        "details": {"type": "object", "description": "The subcategory's own fields."},
-    },
-}
-PHOTO: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "sha256": {"type": "string"},
-        "state": {"type": "string", "enum": ["pending", "processing", "done", "failed"]},
-        "flags": {"type": "array", "items": {"type": "object"}},
-        "urls": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
-REPORT: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "client_id": {"type": "string"},
-        "status": {"type": "string"},
-        "sector": {"type": ["string", "null"]},
-        "photos": {"type": "array", "items": _ref("Photo")},
-    },
-    "additionalProperties": True,
-}
-
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {"title": "fieldreport API", "version": "1"},
-    "servers": [{"url": "/api/v1"}],
-    "components": {
-        "securitySchemes": {
-            "session": {"type": "apiKey", "in": "cookie", "name": "fieldreport_session"},
-            "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
-        },
-        "schemas": {
-            "ReportInput": REPORT_INPUT,
-            "Report": REPORT,
-            "Photo": PHOTO,
-            "Errors": _ERRORS,
-            "Message": _MESSAGE,
-        },
-    },
-    "security": [{"session": [], "csrf": []}],
-    "paths": {
-        "/csrf": {
-            "get": {
-                "summary": "A fresh CSRF token",
-                "security": [],
-                "responses": {"200": _json({"type": "object"}, "The token")},
-            }
-        },
-        "/reports": {
-            "get": {
-                "summary": "The caller's reports",
-                "responses": {"200": _json({"type": "object"}, "Reports, newest first")},
-            },
-            "post": {
-                "summary": "File a report (idempotent on client_id)",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("ReportInput")}},
-                },
-                "responses": {
-                    "201": _json(_ref("Report"), "Stored"),
-                    "200": _json(_ref("Report"), "Already stored: the same client_id and body"),
-                    "409": _json(_ref("Message"), "client_id used for a different body"),
-                    "422": _json(_ref("Errors"), "Invalid, with messages by field"),
-                },
-            },
-        },
-        "/reports/{client_id}": {
-            "get": {
-                "summary": "One report with its photos",
-                "parameters": [
-                    {
-                        "name": "client_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "responses": {
-                    "200": _json(_ref("Report"), "The report"),
-                    "404": _json(_ref("Message"), "Not there, or not yours"),
-                },
-            }
-        },
-        "/reports/{client_id}/photos": {
-            "post": {
-                "summary": "Attach a photo (idempotent on its SHA-256)",
-                "parameters": [
-                    {
-                        "name": "client_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"photo": {"type": "string", "format": "binary"}},
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "201": _json(_ref("Photo"), "Stored"),
-                    "200": _json(_ref("Photo"), "The same bytes were already stored"),
-                    "413": _json(_ref("Message"), "Too large"),
-                    "422": _json(_ref("Message"), "Not a photo we accept"),
-                },
-            }
-        },
-    },
-}
+@functools.cache
+def document() -> dict[str, Any]:
+    built = copy.deepcopy(BASE)
+    for paths in (sectors.PATHS, review.PATHS, digests.PATHS):
+        built["paths"].update(copy.deepcopy(paths))
+    return built

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import jsonify, url_for
+from flask_login import current_user
 
 from fieldreport.accounts.models import User
+from fieldreport.accounts.roles import may_see_originals
 from fieldreport.photos.models import Photo
+from fieldreport.photos.service import photos_of
 from fieldreport.reports.models import Report
 from fieldreport.sectors.models import Sector
-
-ORIGINAL_ROLES = ("observer", "coordinator", "admin")
+from fieldreport.web.transaction import request_session
 
 
 def photo_json(photo: Photo, viewer: User) -> dict[str, Any]:
@@ -19,7 +21,7 @@ def photo_json(photo: Photo, viewer: User) -> dict[str, Any]:
     if photo.state == "done":
         urls["thumbnail"] = url_for("photos.derivative", photo_id=photo.id, kind="thumb")
         urls["display"] = url_for("photos.derivative", photo_id=photo.id, kind="display")
-    if viewer.role in ORIGINAL_ROLES:
+    if may_see_originals(viewer):
         urls["original"] = url_for("photos.original", photo_id=photo.id)
     return {
         "id": photo.id,
@@ -67,3 +69,12 @@ def report_json(
     if photos is not None:
         body["photos"] = [photo_json(photo, viewer) for photo in photos]
     return body
+
+
+def report_response(report: Report, status: int) -> Any:
+    """A report as the API answers it, with its sector and (unless just created) photos."""
+    db = request_session()
+    sector = db.get(Sector, report.sector_id) if report.sector_id else None
+    # A report created by this very request has no photos yet: spare the query.
+    attached = [] if status == 201 else photos_of(db, report)
+    return jsonify(report_json(report, current_user, sector=sector, photos=attached)), status

@@ -24,6 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
+from fieldreport.reports.taxonomy import CATEGORY_COLOURS, category_label
+
 __all__ = [
     "CATEGORY_COLOURS",
     "CATEGORY_LABELS",
@@ -38,28 +40,10 @@ __all__ = [
     "render_trend_png",
 ]
 
-# Okabe & Ito's palette ("Color Universal Design", 2008): distinguishable with the common
-# colour-vision deficiencies. Its yellow is too faint on a light map, so "other" is a grey.
-CATEGORY_COLOURS: dict[str, tuple[int, int, int]] = {
-    "ceasefire_violation": (213, 94, 0),  # vermillion
-    "weapons_forces": (0, 114, 178),  # blue
-    "freedom_of_movement": (230, 159, 0),  # orange
-    "civilian_harm": (204, 121, 167),  # reddish purple
-    "repatriation": (0, 158, 115),  # bluish green
-    "humanitarian": (86, 180, 233),  # sky blue
-    "other": (120, 120, 120),  # neutral grey
-}
 CATEGORIES: tuple[str, ...] = tuple(CATEGORY_COLOURS)
 
-CATEGORY_LABELS: dict[str, str] = {
-    "ceasefire_violation": "Ceasefire violation",
-    "weapons_forces": "Weapons and forces",
-    "freedom_of_movement": "Freedom of movement",
-    "civilian_harm": "Civilian harm",
-    "repatriation": "Repatriation",
-    "humanitarian": "Humanitarian",
-    "other": "Other",
-}
+# English message ids, translated by the caller through ``labels=``.
+CATEGORY_LABELS: dict[str, str] = {code: category_label(code) for code in CATEGORIES}
 
 # Legend and message texts; callers pass `labels=` to translate any of them.
 _DEFAULT_LABELS: dict[str, str] = {

@@ -10,7 +10,7 @@ from email.utils import formatdate, make_msgid
 from smtplib import SMTPException
 
 from fieldreport.config import Settings
-from fieldreport.digests.render import translations
+from fieldreport.i18n import translations
 
 __all__ = ["SMTPException", "compose", "deliver"]
 

@@ -11,14 +11,13 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fieldreport.config import PROJECT_ROOT
 from fieldreport.digests.drawing import category_hex
+from fieldreport.i18n import translations
 from fieldreport.reports import taxonomy
 
-TRANSLATIONS = PROJECT_ROOT / "fieldreport" / "translations"
 STYLESHEET = PROJECT_ROOT / "static" / "css" / "digest.css"
 
 
@@ -37,18 +36,6 @@ WEB = Limits(annex=1000, sectors=600, listed=100)
 PDF = Limits(annex=100, sectors=25, listed=25)
 
 
-def _detail_label(category: str, subcategory: str, name: str) -> str:
-    known = taxonomy.CATEGORY_BY_CODE.get(category)
-    fields = {f.name: f for f in known.fields_for(subcategory)} if known else {}
-    return str(fields[name].label) if name in fields else name
-
-
-@functools.cache
-def translations(language: str) -> NullTranslations:
-    """The language's catalogue (English, the source language, where there is none)."""
-    return Translations.load(str(TRANSLATIONS), [language, "en"])
-
-
 @functools.cache
 def _environment(language: str) -> Environment:
     env = Environment(
@@ -58,14 +45,15 @@ def _environment(language: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(  # type: ignore[attr-defined]
-        translations(language), newstyle=True
-    )
+    catalogue = translations(language)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+    # The taxonomy's labels are English message ids: translated here, for the digest's reader.
+    word = catalogue.gettext
     env.globals.update(
-        category_label=lambda code: str(taxonomy.category_label(code)),
-        subcategory_label=lambda cat, code: str(taxonomy.subcategory_label(cat, code)),
-        detail_label=_detail_label,
-        confidence_label=lambda code: str(taxonomy.CONFIDENCE_LABELS.get(code, code)),
+        category_label=lambda code: word(taxonomy.category_label(code)),
+        subcategory_label=lambda cat, code: word(taxonomy.subcategory_label(cat, code)),
+        detail_label=lambda cat, sub, name: word(taxonomy.detail_label(cat, sub, name)),
+        confidence_label=lambda code: word(taxonomy.CONFIDENCE_LABELS.get(code, code)),
         category_hex=category_hex,
     )
     env.filters["number"] = lambda value: f"{value:,}"

@@ -28,22 +28,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
+from fieldreport.accounts.roles import COORDINATION, DIGEST_READERS
 from fieldreport.db import utcnow
 from fieldreport.digests import figures, service, tasks
 from fieldreport.digests.forms import RebuildForm, ResendForm
-from fieldreport.web.auth import roles_required, runtime
+from fieldreport.web.auth import roles_required
+from fieldreport.web.context import runtime
+from fieldreport.web.lookups import day_or_404
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("digests", __name__)
-READERS = ("commission", "coordinator", "admin")
-BUILDERS = ("coordinator", "admin")
-
-
-def parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        abort(404)
+READERS = DIGEST_READERS
+BUILDERS = COORDINATION
 
 
 def _served(day: date) -> Any:
@@ -62,12 +58,14 @@ def _file(key: str | None, mimetype: str, filename: str | None = None) -> Respon
     return response
 
 
-@bp.app_context_processor
-def digest_alerts() -> dict[str, Any]:
-    """Failed digests for the coordinators' banner (the audit log has the details)."""
+def digest_failures() -> list[Any]:
+    """Failed digests for the coordinators' banner (the audit log has the details).
+
+    Asked by the page layout, once per page and only for those who may rebuild a digest.
+    """
     if not current_user.is_authenticated or current_user.role not in BUILDERS:
-        return {"digest_failures": []}
-    return {"digest_failures": service.recent_failures(request_session())}
+        return []
+    return service.recent_failures(request_session())
 
 
 @bp.get("/digests")
@@ -79,7 +77,7 @@ def index() -> Any:
 @bp.get("/digests/<day>")
 @roles_required(*READERS)
 def day_page(day: str) -> Any:
-    parsed = parse_day(day)
+    parsed = day_or_404(day)
     db = request_session()
     digest = service.get_digest(db, parsed)
     body = None
@@ -104,7 +102,7 @@ def day_page(day: str) -> Any:
 @bp.post("/digests/<day>/rebuild")
 @roles_required(*BUILDERS)
 def rebuild(day: str) -> Any:
-    parsed = parse_day(day)
+    parsed = day_or_404(day)
     if not RebuildForm().validate_on_submit():
         abort(400)
     if parsed >= utcnow().astimezone(runtime().settings.zone).date():
@@ -121,7 +119,7 @@ def rebuild(day: str) -> Any:
 @bp.post("/digests/<day>/resend")
 @roles_required("admin")
 def resend(day: str) -> Any:
-    parsed = parse_day(day)
+    parsed = day_or_404(day)
     if not ResendForm().validate_on_submit():
         abort(400)
     # The send opens its own transactions; the request's must not hold SQLite's write lock.
@@ -138,21 +136,21 @@ def resend(day: str) -> Any:
 @bp.get("/digests/<day>/digest.pdf")
 @roles_required(*READERS)
 def pdf(day: str) -> Any:
-    digest = _served(parse_day(day))
+    digest = _served(day_or_404(day))
     return _file(digest.pdf_key, "application/pdf", f"digest-{day}.pdf")
 
 
 @bp.get("/digests/<day>/map.png")
 @roles_required(*READERS)
 def map_png(day: str) -> Any:
-    return _file(_served(parse_day(day)).map_key, "image/png")
+    return _file(_served(day_or_404(day)).map_key, "image/png")
 
 
 @bp.get("/digests/<day>/digest.html")
 @roles_required(*READERS)
 def document(day: str) -> Any:
     """The standalone document (as emailed); its inline styles are its own, so no CSP relax."""
-    response = _file(_served(parse_day(day)).html_key, "text/html")
+    response = _file(_served(day_or_404(day)).html_key, "text/html")
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     )
@@ -206,7 +204,7 @@ _geojson.mimetype = "application/geo+json"  # type: ignore[attr-defined]
 @bp.get("/digests/<day>/reports.csv")
 @roles_required(*READERS)
 def reports_csv(day: str) -> Any:
-    digest = _served(parse_day(day))
+    digest = _served(day_or_404(day))
     response = _stream(digest.day, _csv)
     response.headers["Content-Disposition"] = f'attachment; filename="verified-{day}.csv"'
     return response
@@ -215,7 +213,7 @@ def reports_csv(day: str) -> Any:
 @bp.get("/digests/<day>/reports.geojson")
 @roles_required(*READERS)
 def reports_geojson(day: str) -> Any:
-    digest = _served(parse_day(day))
+    digest = _served(day_or_404(day))
     response = _stream(digest.day, _geojson)
     response.headers["Content-Disposition"] = f'attachment; filename="verified-{day}.geojson"'
     return response

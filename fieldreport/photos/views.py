@@ -7,10 +7,12 @@ from typing import Any
 from flask import Blueprint, abort, send_file
 from flask_login import current_user
 
+from fieldreport.accounts.roles import ALL_ROLES, ORIGINAL_PHOTO_ROLES
 from fieldreport.photos.models import Photo
 from fieldreport.reports.service import report_by_id_for
 from fieldreport.storage import derivative_key, original_key
-from fieldreport.web.auth import roles_required, runtime
+from fieldreport.web.auth import roles_required
+from fieldreport.web.context import runtime
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("photos", __name__)
@@ -20,7 +22,6 @@ MIME_BY_FORMAT = {
     "WEBP": "image/webp",
     "HEIF": "image/heic",
 }
-ORIGINAL_ROLES = ("observer", "coordinator", "admin")
 
 
 def _photo_for_viewer(photo_id: int) -> Photo:
@@ -32,7 +33,7 @@ def _photo_for_viewer(photo_id: int) -> Photo:
 
 
 @bp.get("/photos/<int:photo_id>/original")
-@roles_required(*ORIGINAL_ROLES)
+@roles_required(*ORIGINAL_PHOTO_ROLES)
 def original(photo_id: int) -> Any:
     """The bytes as received: evidence, kept unchanged, for the observer and coordinators."""
     photo = _photo_for_viewer(photo_id)
@@ -47,7 +48,7 @@ def original(photo_id: int) -> Any:
 
 
 @bp.get("/photos/<int:photo_id>/<any(display, thumb):kind>")
-@roles_required("observer", "coordinator", "commission", "admin")
+@roles_required(*ALL_ROLES)
 def derivative(photo_id: int, kind: str) -> Any:
     """A re-encoded copy without EXIF; 404 until the worker has made it."""
     photo = _photo_for_viewer(photo_id)

@@ -1,7 +1,9 @@
-"""The event taxonomy (DESIGN.md §3): categories, subcategories and each one's own fields.
+"""The event taxonomy: categories, subcategories, each one's own fields, and their colours.
 
-Codes are stable: the API, exports and digests use them. Labels go through Flask-Babel's lazy
-gettext so that a new language needs no change here or in templates.
+The one vocabulary of events (docs/architecture.md, "Domain model"). Codes are stable: the API,
+exports and digests use them. Labels are English message ids marked with ``N_``; the edge that
+shows them translates them (web pages, or the worker rendering a digest), so a new language needs
+no change here.
 """
 
 from __future__ import annotations
@@ -10,23 +12,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from fieldreport.i18n import N_
 
 TAXONOMY_VERSION = "2026-11-1"
 
 BASIS_CODES = ("seen", "heard", "seen_and_heard", "camera", "reported")
 BASIS_LABELS = {
-    "seen": _l("Seen"),
-    "heard": _l("Heard"),
-    "seen_and_heard": _l("Seen and heard"),
-    "camera": _l("On camera"),
-    "reported": _l("Reported by others"),
+    "seen": N_("Seen"),
+    "heard": N_("Heard"),
+    "seen_and_heard": N_("Seen and heard"),
+    "camera": N_("On camera"),
+    "reported": N_("Reported by others"),
 }
 CONFIDENCE_CODES = ("confirmed", "likely", "undetermined")
 CONFIDENCE_LABELS = {
-    "confirmed": _l("Confirmed"),
-    "likely": _l("Likely"),
-    "undetermined": _l("Undetermined"),
+    "confirmed": N_("Confirmed"),
+    "likely": N_("Likely"),
+    "undetermined": N_("Undetermined"),
 }
 COMPASS_POINTS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
@@ -36,7 +38,7 @@ class DetailField:
     """One structured field of a subcategory. ``kind`` is int, float, choice, text or bool."""
 
     name: str
-    label: Any
+    label: str
     kind: str
     required: bool = False
     minimum: float | None = None
@@ -100,14 +102,14 @@ def _clean_bool(raw: Any) -> bool:
 @dataclass(frozen=True)
 class Subcategory:
     code: str
-    label: Any
+    label: str
     fields: tuple[DetailField, ...] = ()
 
 
 @dataclass(frozen=True)
 class Category:
     code: str
-    label: Any
+    label: str
     subcategories: tuple[Subcategory, ...]
     shared_fields: tuple[DetailField, ...] = field(default=())
 
@@ -119,17 +121,17 @@ class Category:
         return self.shared_fields + (sub.fields if sub else ())
 
 
-def _count(name: str = "count", label: Any = None, required: bool = False) -> DetailField:
+def _count(name: str = "count", label: str = "", required: bool = False) -> DetailField:
     return DetailField(
-        name, label or _l("How many"), "int", required=required, minimum=0, maximum=100000
+        name, label or N_("How many"), "int", required=required, minimum=0, maximum=100000
     )
 
 
 _FIRE = (
-    _count(label=_l("Number of events (shots, bursts, impacts)")),
+    _count(label=N_("Number of events (shots, bursts, impacts)")),
     DetailField(
         "weapon_class",
-        _l("Weapon class"),
+        N_("Weapon class"),
         "choice",
         choices=(
             "small_arms",
@@ -142,58 +144,58 @@ _FIRE = (
             "unknown",
         ),
     ),
-    DetailField("direction", _l("Direction (compass point)"), "choice", choices=COMPASS_POINTS),
-    DetailField("bearing_deg", _l("Bearing (degrees)"), "int", minimum=0, maximum=359),
-    DetailField("distance_m", _l("Estimated distance (m)"), "int", minimum=0, maximum=100000),
-    DetailField("duration_min", _l("Duration (minutes)"), "int", minimum=0, maximum=1440),
+    DetailField("direction", N_("Direction (compass point)"), "choice", choices=COMPASS_POINTS),
+    DetailField("bearing_deg", N_("Bearing (degrees)"), "int", minimum=0, maximum=359),
+    DetailField("distance_m", N_("Estimated distance (m)"), "int", minimum=0, maximum=100000),
+    DetailField("duration_min", N_("Duration (minutes)"), "int", minimum=0, maximum=1440),
     DetailField(
         "assessment",
-        _l("Incoming or outgoing"),
+        N_("Incoming or outgoing"),
         "choice",
         choices=("incoming", "outgoing", "not_assessable"),
     ),
 )
 _WEAPONS = (
-    DetailField("weapon_or_unit", _l("Weapon or unit type"), "text", required=True),
+    DetailField("weapon_or_unit", N_("Weapon or unit type"), "text", required=True),
     _count(),
     DetailField(
         "relation",
-        _l("Relation to the line or zone"),
+        N_("Relation to the line or zone"),
         "choice",
         choices=("inside_restricted_area", "across_line", "inside_dmz", "near_line", "unknown"),
     ),
 )
 _MOVEMENT = (
-    DetailField("checkpoint_party", _l("Party controlling the checkpoint"), "text"),
-    DetailField("duration_min", _l("Duration (minutes)"), "int", minimum=0, maximum=10080),
+    DetailField("checkpoint_party", N_("Party controlling the checkpoint"), "text"),
+    DetailField("duration_min", N_("Duration (minutes)"), "int", minimum=0, maximum=10080),
     DetailField(
         "effect",
-        _l("Effect on the patrol"),
+        N_("Effect on the patrol"),
         "choice",
         choices=("patrol_cancelled", "patrol_rerouted", "patrol_delayed", "no_effect"),
     ),
 )
 _PERSON_COUNTS = (
-    _count("men", _l("Men")),
-    _count("women", _l("Women")),
-    _count("children", _l("Children")),
-    _count("unknown_persons", _l("Sex or age unknown")),
+    _count("men", N_("Men")),
+    _count("women", N_("Women")),
+    _count("children", N_("Children")),
+    _count("unknown_persons", N_("Sex or age unknown")),
 )
 _DAMAGE = (
-    DetailField("object_damaged", _l("Object damaged"), "text", required=True),
-    _count("objects", _l("Number of objects damaged")),
+    DetailField("object_damaged", N_("Object damaged"), "text", required=True),
+    _count("objects", N_("Number of objects damaged")),
 )
 _REPATRIATION = (
-    _count("persons_side_a", _l("Persons from the first side")),
-    _count("persons_side_b", _l("Persons from the second side")),
-    DetailField("crossing_point", _l("Crossing point"), "text", required=True),
-    DetailField("third_parties", _l("Third parties present"), "text"),
-    DetailField("irregularities", _l("Irregularities"), "text", max_length=1000),
+    _count("persons_side_a", N_("Persons from the first side")),
+    _count("persons_side_b", N_("Persons from the second side")),
+    DetailField("crossing_point", N_("Crossing point"), "text", required=True),
+    DetailField("third_parties", N_("Third parties present"), "text"),
+    DetailField("irregularities", N_("Irregularities"), "text", max_length=1000),
 )
 _HUMANITARIAN = (
-    DetailField("organisation", _l("Organisation"), "text", required=True),
-    DetailField("what_passed", _l("What passed"), "text"),
-    DetailField("delay_min", _l("Delay (minutes)"), "int", minimum=0, maximum=10080),
+    DetailField("organisation", N_("Organisation"), "text", required=True),
+    DetailField("what_passed", N_("What passed"), "text"),
+    DetailField("delay_min", N_("Delay (minutes)"), "int", minimum=0, maximum=10080),
 )
 
 
@@ -204,86 +206,86 @@ def _subs(codes_labels: tuple[tuple[str, Any], ...], fields: tuple[DetailField, 
 CATEGORIES: tuple[Category, ...] = (
     Category(
         "ceasefire_violation",
-        _l("Ceasefire violation"),
+        N_("Ceasefire violation"),
         _subs(
             (
-                ("explosion", _l("Explosion")),
-                ("small_arms_fire", _l("Small-arms fire")),
-                ("heavy_weapon_fire", _l("Heavy-weapon fire")),
-                ("rocket_fire", _l("Rocket fire")),
-                ("air_or_drone_strike", _l("Air or drone strike")),
-                ("other", _l("Other violation")),
+                ("explosion", N_("Explosion")),
+                ("small_arms_fire", N_("Small-arms fire")),
+                ("heavy_weapon_fire", N_("Heavy-weapon fire")),
+                ("rocket_fire", N_("Rocket fire")),
+                ("air_or_drone_strike", N_("Air or drone strike")),
+                ("other", N_("Other violation")),
             ),
         ),
         shared_fields=_FIRE,
     ),
     Category(
         "weapons_forces",
-        _l("Weapons and forces"),
+        N_("Weapons and forces"),
         _subs(
             (
-                ("heavy_weapons_restricted_area", _l("Heavy weapons in a restricted area")),
-                ("movement_across_line", _l("Movement across the line")),
-                ("dmz_entry", _l("Entry into the demilitarized zone")),
-                ("new_fortification", _l("New fortification")),
-                ("mines_uxo", _l("Mines or unexploded ordnance")),
+                ("heavy_weapons_restricted_area", N_("Heavy weapons in a restricted area")),
+                ("movement_across_line", N_("Movement across the line")),
+                ("dmz_entry", N_("Entry into the demilitarized zone")),
+                ("new_fortification", N_("New fortification")),
+                ("mines_uxo", N_("Mines or unexploded ordnance")),
             ),
         ),
         shared_fields=_WEAPONS,
     ),
     Category(
         "freedom_of_movement",
-        _l("Freedom of movement"),
+        N_("Freedom of movement"),
         _subs(
             (
-                ("denied_access", _l("Access denied")),
-                ("delayed", _l("Delayed")),
-                ("conditional_access", _l("Conditional access")),
-                ("threatened", _l("Observers threatened")),
-                ("equipment_interference", _l("Interference with equipment")),
+                ("denied_access", N_("Access denied")),
+                ("delayed", N_("Delayed")),
+                ("conditional_access", N_("Conditional access")),
+                ("threatened", N_("Observers threatened")),
+                ("equipment_interference", N_("Interference with equipment")),
             ),
         ),
         shared_fields=_MOVEMENT,
     ),
     Category(
         "civilian_harm",
-        _l("Civilian harm"),
+        N_("Civilian harm"),
         (
-            Subcategory("killed", _l("Civilians killed"), _PERSON_COUNTS),
-            Subcategory("injured", _l("Civilians injured"), _PERSON_COUNTS),
-            Subcategory("damage_homes", _l("Damage to homes"), _DAMAGE),
-            Subcategory("damage_infrastructure", _l("Damage to infrastructure"), _DAMAGE),
+            Subcategory("killed", N_("Civilians killed"), _PERSON_COUNTS),
+            Subcategory("injured", N_("Civilians injured"), _PERSON_COUNTS),
+            Subcategory("damage_homes", N_("Damage to homes"), _DAMAGE),
+            Subcategory("damage_infrastructure", N_("Damage to infrastructure"), _DAMAGE),
         ),
     ),
     Category(
         "repatriation",
-        _l("Repatriation"),
+        N_("Repatriation"),
         _subs(
             (
-                ("prisoner_exchange", _l("Prisoner exchange")),
-                ("detainee_release", _l("Detainee release")),
-                ("displaced_return", _l("Return of displaced people")),
-                ("remains_transfer", _l("Transfer of remains")),
+                ("prisoner_exchange", N_("Prisoner exchange")),
+                ("detainee_release", N_("Detainee release")),
+                ("displaced_return", N_("Return of displaced people")),
+                ("remains_transfer", N_("Transfer of remains")),
             ),
         ),
         shared_fields=_REPATRIATION,
     ),
     Category(
         "humanitarian",
-        _l("Humanitarian"),
+        N_("Humanitarian"),
         _subs(
             (
-                ("aid_convoy", _l("Aid convoy")),
-                ("repair_access", _l("Access for repairs")),
-                ("evacuation", _l("Evacuation")),
+                ("aid_convoy", N_("Aid convoy")),
+                ("repair_access", N_("Access for repairs")),
+                ("evacuation", N_("Evacuation")),
             ),
         ),
         shared_fields=_HUMANITARIAN,
     ),
-    Category("other", _l("Other"), (Subcategory("other", _l("Other")),)),
+    Category("other", N_("Other"), (Subcategory("other", N_("Other")),)),
 )
 CATEGORY_BY_CODE: Mapping[str, Category] = {category.code: category for category in CATEGORIES}
-# Reports in these subcategories alert the sector's coordinators at once (DESIGN.md §4).
+# Reports in these subcategories alert the sector's coordinators at once.
 ALWAYS_URGENT = {
     ("civilian_harm", "killed"),
     ("civilian_harm", "injured"),
@@ -291,15 +293,36 @@ ALWAYS_URGENT = {
 }
 
 
-def category_label(code: str) -> Any:
+# Okabe & Ito's palette ("Color Universal Design", 2008): distinguishable with the common
+# colour-vision deficiencies. Its yellow is too faint on a light map, so "other" is a grey.
+CATEGORY_COLOURS: Mapping[str, tuple[int, int, int]] = {
+    "ceasefire_violation": (213, 94, 0),  # vermillion
+    "weapons_forces": (0, 114, 178),  # blue
+    "freedom_of_movement": (230, 159, 0),  # orange
+    "civilian_harm": (204, 121, 167),  # reddish purple
+    "repatriation": (0, 158, 115),  # bluish green
+    "humanitarian": (86, 180, 233),  # sky blue
+    "other": (120, 120, 120),  # neutral grey
+}
+
+
+def category_label(code: str) -> str:
+    """The English message id of a category's label (the code itself when unknown)."""
     category = CATEGORY_BY_CODE.get(code)
     return category.label if category else code
 
 
-def subcategory_label(category_code: str, code: str) -> Any:
+def subcategory_label(category_code: str, code: str) -> str:
     category = CATEGORY_BY_CODE.get(category_code)
     sub = category.subcategory(code) if category else None
     return sub.label if sub else code
+
+
+def detail_label(category_code: str, subcategory_code: str, name: str) -> str:
+    """The English message id of a detail field's label (the field name when unknown)."""
+    category = CATEGORY_BY_CODE.get(category_code)
+    fields = {f.name: f for f in category.fields_for(subcategory_code)} if category else {}
+    return fields[name].label if name in fields else name
 
 
 def clean_details(

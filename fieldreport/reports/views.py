@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
+from fieldreport.accounts.roles import ALL_ROLES, sees_observer_names
 from fieldreport.db import utcnow
 from fieldreport.photos import service as photos
 from fieldreport.reports import service
@@ -23,11 +24,12 @@ from fieldreport.reports.forms import (
 from fieldreport.reports.schemas import ReportInvalid, validate_report
 from fieldreport.reports.taxonomy import BASIS_CODES, CATEGORIES, CONFIDENCE_CODES
 from fieldreport.sectors.models import Sector
-from fieldreport.web.auth import roles_required, runtime, visible_report_or_404
+from fieldreport.web.auth import roles_required
+from fieldreport.web.context import runtime
+from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("reports", __name__)
-ALL_ROLES = ("observer", "coordinator", "commission", "admin")
 
 
 def _viewer_zone() -> ZoneInfo:
@@ -138,5 +140,5 @@ def detail(report_id: int) -> Any:
         report=report,
         sector=sector,
         photos=photos.photos_of(db, report),
-        show_observer=current_user.role != "commission",
+        show_observer=sees_observer_names(current_user),
     )

@@ -22,12 +22,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
+from fieldreport.accounts.roles import COORDINATION, OBSERVER, sees_observer_names
 from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import visible_reports
 from fieldreport.review.models import ReviewEvent
 
-REVIEWER_ROLES = ("coordinator", "admin")
+REVIEWER_ROLES = COORDINATION
 DECISIONS = ("verified", "disputed", "rejected", "needs_info")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "submitted": frozenset({"in_review", *DECISIONS}),
@@ -139,7 +140,7 @@ class HistoryEntry:
 
 def _actor_label(user: User, viewer: User) -> str:
     # The commission never sees who an observer is; a team code is what it may know.
-    if viewer.role == "commission" or (viewer.role == "observer" and user.id != viewer.id):
+    if not sees_observer_names(viewer) or (viewer.role == OBSERVER and user.id != viewer.id):
         return user.team_code if user.role == "observer" and user.team_code else user.role
     return user.display_name
 

@@ -15,7 +15,8 @@ from flask_login import current_user
 from fieldreport.review import service
 from fieldreport.review.forms import AnswerForm, ReviewForm
 from fieldreport.sectors.service import all_sectors, visible_sector_ids
-from fieldreport.web.auth import roles_required, visible_report_or_404
+from fieldreport.web.auth import roles_required
+from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("review", __name__)
@@ -77,7 +78,6 @@ def answer(report_id: int) -> Any:
     return redirect(url_for("reports.detail", report_id=report_id))
 
 
-@bp.app_template_global("review_panel")
 def review_panel(report: Any) -> dict[str, Any]:
     """What the report page shows of the review: history, open question, the forms allowed."""
     db = request_session()

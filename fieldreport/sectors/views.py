@@ -23,12 +23,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from fieldreport.accounts.models import User
+from fieldreport.accounts.roles import COORDINATION
 from fieldreport.db import utcnow
 from fieldreport.reports.models import STATUSES
 from fieldreport.reports.service import visible_reports
@@ -43,11 +43,11 @@ from fieldreport.sectors.forms import (
 )
 from fieldreport.sectors.geometry import DOCUMENT, SectorImportError
 from fieldreport.sectors.models import Assignment, Sector
-from fieldreport.web.auth import roles_required, runtime
+from fieldreport.web.auth import roles_required
+from fieldreport.web.context import runtime
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("sectors", __name__)
-COORDINATION = ("coordinator", "admin")
 
 
 def enqueue_rederive() -> None:
@@ -392,13 +392,6 @@ def map_report_collection(reports: list[Any]) -> dict[str, Any]:
     }
 
 
-@bp.app_template_filter("short_day")
-def short_day(day: date) -> str:
-    """A roster column heading in the viewer's language ("Mon 23 Nov")."""
-    return format_date(day, "EEE d MMM")
-
-
-@bp.app_template_global("todays_assignments")
 def todays_assignments() -> list[Any]:
     """For the observer's home page: today's assignments, "today" in their own zone."""
     if not current_user.is_authenticated or current_user.role != "observer":

@@ -158,7 +158,11 @@ def _security_headers(response: Any) -> Any:
 
 def _register_blueprints(app: Flask) -> None:
     from fieldreport.accounts.views import bp as accounts_bp
-    from fieldreport.api.views import bp as api_bp
+    from fieldreport.api.digests import bp as api_digests_bp
+    from fieldreport.api.meta import bp as api_bp
+    from fieldreport.api.reports import bp as api_reports_bp
+    from fieldreport.api.review import bp as api_review_bp
+    from fieldreport.api.sectors import bp as api_sectors_bp
     from fieldreport.digests.views import bp as digests_bp
     from fieldreport.photos.views import bp as photos_bp
     from fieldreport.reports.offline_views import bp as offline_bp
@@ -176,6 +180,10 @@ def _register_blueprints(app: Flask) -> None:
         review_bp,
         digests_bp,
         api_bp,
+        api_reports_bp,
+        api_sectors_bp,
+        api_review_bp,
+        api_digests_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

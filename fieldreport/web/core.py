@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
-from fieldreport.web.auth import runtime
+from fieldreport.web.context import runtime
 
 bp = Blueprint("core", __name__)
 

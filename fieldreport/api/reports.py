@@ -1,4 +1,4 @@
-"""The JSON API (DESIGN.md §8): what the offline outbox and other clients speak."""
+"""The reports API: what the offline outbox and other clients speak (described in spec.py)."""
 
 from __future__ import annotations
 
@@ -6,40 +6,21 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from fieldreport.api.openapi import OPENAPI
-from fieldreport.api.serializers import photo_json, report_json
+from fieldreport.accounts.roles import ALL_ROLES
+from fieldreport.api.serializers import photo_json, report_json, report_response
 from fieldreport.db import utcnow
 from fieldreport.photos import service as photos
 from fieldreport.reports import service
 from fieldreport.reports.schemas import ReportInvalid, validate_report
 from fieldreport.sectors.models import Sector
-from fieldreport.web.auth import roles_required, runtime, visible_report_or_404
+from fieldreport.web.auth import roles_required
+from fieldreport.web.context import runtime
+from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-ALL_ROLES = ("observer", "coordinator", "commission", "admin")
-
-
-def _report_response(report: Any, status: int) -> Any:
-    db = request_session()
-    sector = db.get(Sector, report.sector_id) if report.sector_id else None
-    # A report created by this very request has no photos yet: spare the query.
-    attached = [] if status == 201 else photos.photos_of(db, report)
-    body = report_json(report, current_user, sector=sector, photos=attached)
-    return jsonify(body), status
-
-
-@bp.get("/csrf")
-def csrf_token() -> Any:
-    return jsonify({"csrf_token": generate_csrf()})
-
-
-@bp.get("/openapi.json")
-def openapi() -> Any:
-    return jsonify(OPENAPI)
+bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/reports")
@@ -59,7 +40,7 @@ def create_report() -> Any:
         db.commit()
         return jsonify({"error": "conflict", "message": str(conflict)}), 409
     db.commit()
-    return _report_response(outcome.report, 201 if outcome.created else 200)
+    return report_response(outcome.report, 201 if outcome.created else 200)
 
 
 @bp.post("/reports/<client_id>/photos")
@@ -94,7 +75,7 @@ def add_photo(client_id: str) -> Any:
 @bp.get("/reports/<client_id>")
 @roles_required(*ALL_ROLES)
 def get_report(client_id: str) -> Any:
-    return _report_response(visible_report_or_404(client_id=client_id), 200)
+    return report_response(visible_report_or_404(client_id=client_id), 200)
 
 
 @bp.get("/reports")
@@ -112,7 +93,3 @@ def list_reports() -> Any:
             ]
         }
     )
-
-
-from fieldreport.api import coordination as _coordination  # noqa: E402, F401 (routes)
-from fieldreport.api import digests as _digests  # noqa: E402, F401 (routes)

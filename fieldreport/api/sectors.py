@@ -1,0 +1,70 @@
+"""The sectors API: the sector lines as GeoJSON for every user, import for coordinators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+from flask_login import current_user
+
+from fieldreport.accounts.roles import ALL_ROLES, COORDINATION
+from fieldreport.api.spec import answer
+from fieldreport.sectors import service as sectors
+from fieldreport.sectors.geometry import SectorImportError
+from fieldreport.sectors.views import enqueue_rederive, problems_json
+from fieldreport.web.auth import roles_required
+from fieldreport.web.transaction import request_session
+
+bp = Blueprint("api_sectors", __name__, url_prefix="/api/v1")
+_GEOJSON = {"type": "object", "description": "GeoJSON FeatureCollection (code, name, kind)"}
+
+PATHS: dict[str, Any] = {
+    "/sectors": {
+        "get": {
+            "summary": "The active sectors (a limited coordinator: theirs)",
+            "responses": {"200": answer("FeatureCollection", _GEOJSON)},
+        },
+        "post": {
+            "summary": "Import sectors; an existing code updates that sector (coordinator)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/geo+json": {"schema": _GEOJSON}},
+            },
+            "responses": {
+                "201": answer("Imported: {imported, created, updated}"),
+                "422": answer("Refused, nothing imported: {errors: [{feature, reason}]}"),
+            },
+        },
+    },
+}
+
+
+@bp.get("/sectors")
+@roles_required(*ALL_ROLES)
+def list_sectors() -> Any:
+    """Sector lines are shared with everyone who may log in (the digest map shows them too)."""
+    db = request_session()
+    limits = sectors.visible_sector_ids(db, current_user)
+    body = sectors.export_sectors(db, limits)
+    return jsonify(body), 200, {"Content-Type": "application/geo+json"}
+
+
+@bp.post("/sectors")
+@roles_required(*COORDINATION)
+def import_sectors() -> Any:
+    db = request_session()
+    if sectors.visible_sector_ids(db, current_user) is not None:
+        abort(403)
+    body = request.get_json(silent=True)
+    if body is None:
+        body = request.get_data()
+    try:
+        outcome = sectors.import_sector_collection(db, body, current_user)
+    except SectorImportError as error:
+        db.rollback()
+        return jsonify({"errors": problems_json(error)}), 422
+    db.commit()
+    enqueue_rederive()
+    return jsonify(
+        {"imported": outcome.count, "created": outcome.created, "updated": outcome.updated}
+    ), 201
