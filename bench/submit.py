@@ -1,4 +1,6 @@
-"""JSON report submission against /healthz on the same server, in the same run (DESIGN.md §7).
+"""JSON report submission against /healthz on the same server, in the same run.
+
+The budget is in docs/architecture.md, "Budgets".
 
 Target: report submissions reach at least 40 % of the health check's throughput, i.e. the
 validation, the insert and the ledger append do not dominate a request.
