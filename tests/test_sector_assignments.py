@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from fieldreport.sectors import assignments
+from fieldreport.accounts.models import User
+from fieldreport.sectors import assignments, limits
 from fieldreport.sectors.coverage import coverage
 from fieldreport.sectors.days import day_bounds
 from fieldreport.sectors.errors import SectorError
-from fieldreport.sectors.models import Sector
+from fieldreport.sectors.models import Assignment, Sector
 from fieldreport.sectors.service import import_sector_collection
 from tests.sector_factories import DMZ, EAST, WEST, collection, file_report
 
@@ -60,6 +61,40 @@ def test_overlapping_assignments_are_refused_unless_allowed(runtime, users):
         assert backwards.value.field == "ends_on"
         on_day = assignments.assignments_on(session, users.observer.id, date(2026, 11, 26))
         assert [s.code for _a, s in on_day] == ["E", "W"]
+
+
+def test_a_limited_coordinator_assigns_and_removes_only_in_their_sectors(runtime, users):
+    with runtime.db.session_scope() as session:
+        import_sector_collection(session, collection(WEST, EAST))
+        west, east = _sector_id(session, "W"), _sector_id(session, "E")
+        limits.set_coordinator_sectors(session, users.coordinator.id, [west], None)
+        coordinator = session.get(User, users.coordinator.id)
+        day = date(2026, 11, 24)
+        with pytest.raises(SectorError) as elsewhere:
+            assignments.create_assignment(
+                session,
+                observer_id=users.observer.id,
+                sector_id=east,
+                starts_on=day,
+                ends_on=day,
+                assigned_by=coordinator,
+            )
+        assert elsewhere.value.field == "sector"
+        theirs = assignments.create_assignment(
+            session,
+            observer_id=users.observer.id,
+            sector_id=west,
+            starts_on=day,
+            ends_on=day,
+            assigned_by=coordinator,
+        )
+        other = _assign(session, users.observer2, east, day, day)
+        assert not assignments.delete_assignment(session, other.id, coordinator)
+        assert not assignments.delete_assignment(session, 10_000, coordinator)
+        assert assignments.delete_assignment(session, theirs.id, coordinator)
+        session.flush()
+        left = session.scalars(select(Assignment.id)).all()
+    assert left == [other.id]
 
 
 def test_roster_shows_each_observers_sectors_per_day(runtime, users):

@@ -136,6 +136,49 @@ def test_reports_are_rederived_after_the_sectors_change(runtime, users):
         assert by_id[inside.id] == _sector_id(session, "DMZ-1")
 
 
+class _Refused(Exception):
+    """Raised inside a session scope to roll it back."""
+
+
+def test_an_import_asks_for_the_rederive_only_once_committed(runtime, users):
+    with runtime.db.session_scope() as session:
+        stale = file_report(session, users.observer, 43.47, 11.95).id
+        service.import_sector_collection(session, collection(EAST))  # no queue: not re-derived
+    with pytest.raises(_Refused), runtime.db.session_scope() as session:
+        service.import_sector_collection(session, collection(WEST), queue=runtime.queue)
+        raise _Refused
+    runtime.queue.drain()
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Report, stale).sector_id is None
+        assert _sector_id(session, "W") is None
+    with runtime.db.session_scope() as session:
+        service.import_sector_collection(session, collection(WEST), queue=runtime.queue)
+    runtime.queue.drain()
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Report, stale).sector_id == _sector_id(session, "E")
+
+
+def test_saving_a_drawn_sector_rederives_the_reports_once_committed(runtime, users):
+    with runtime.db.session_scope() as session:
+        report = file_report(session, users.observer, 43.47, 11.95).id
+    with runtime.db.session_scope() as session:
+        saved = service.save_sector(
+            session,
+            sector_id=None,
+            code="E",
+            name="East",
+            kind="sector",
+            geometry=EAST["geometry"],
+            active=True,
+            actor=users.coordinator,
+            queue=runtime.queue,
+        )
+        saved_id = saved.id
+    runtime.queue.drain()
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Report, report).sector_id == saved_id
+
+
 def test_rederiving_in_small_batches_moves_every_report_once(runtime, users):
     with runtime.db.session_scope() as session:
         for i in range(5):
