@@ -13,14 +13,17 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import shapely
+from shapely.geometry import Point
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fieldreport.sectors.geometry import SectorLocator, naive_locate
+from fieldreport.sectors.geometry import GeometryLike, SectorLocator, as_polygonal, overlap_rank
 
 CENTRE_LAT, CENTRE_LON = 43.467, 11.885  # the Italian test photo's position
 KM_PER_DEG_LAT = 110.574
@@ -32,6 +35,25 @@ NAIVE_BUDGET_S = 60.0
 TARGET_RATIO = 20.0
 
 Polygons = list[tuple[str, shapely.Polygon, str]]
+K = TypeVar("K")
+
+
+def naive_locate(
+    polygons: Iterable[tuple[K, GeometryLike, str]], lon: float, lat: float
+) -> K | None:
+    """Reference answer for one position: test every polygon, then apply the overlap rule.
+
+    Why: slow but obviously right, so the tests and this benchmark can check `SectorLocator`.
+    """
+    point = Point(lon, lat)
+    best: tuple[int, float, K, int] | None = None
+    for order, (key, geometry, kind) in enumerate(polygons):
+        geom = as_polygonal(geometry)
+        if geom.covers(point):
+            candidate = (*overlap_rank(kind, geom), key, order)
+            if best is None or candidate < best:
+                best = candidate
+    return None if best is None else best[2]
 
 
 def to_lonlat(xy: np.ndarray) -> np.ndarray:

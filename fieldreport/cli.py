@@ -114,24 +114,20 @@ def create_user_command(
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_sectors(path: Path) -> None:
     from fieldreport.sectors.geometry import DOCUMENT, SectorImportError
+    from fieldreport.sectors.service import import_sector_collection
 
     runtime = _runtime()
     _migrate(runtime)
-    from fieldreport.sectors import service
-
     try:
         with runtime.db.session_scope() as session:
-            count = service.import_sectors(session, path.read_bytes(), actor=None)
+            outcome = import_sector_collection(session, path.read_bytes(), queue=runtime.queue)
     except SectorImportError as error:
         for problem in error.problems:
             where = "file" if problem.feature == DOCUMENT else f"feature {problem.feature}"
             click.echo(f"{where}: {problem.reason}", err=True)
         raise click.ClickException("nothing imported") from None
-    from fieldreport.sectors.tasks import enqueue_rederive
-
-    enqueue_rederive(runtime.queue)
     runtime.queue.drain()
-    click.echo(f"Imported {count} sectors (existing codes updated); reports re-derived.")
+    click.echo(f"Imported {outcome.count} sectors (existing codes updated); reports re-derived.")
 
 
 @main.command(help="Run an RQ worker (needs REDIS_URL).")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from fieldreport.accounts.models import User
 from fieldreport.db import utcnow
+from fieldreport.sectors import assignments
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.models import Assignment, CoordinatorSector, Sector
 from fieldreport.web.app import build_app
@@ -28,7 +29,7 @@ def world(runtime, users):
         sectors.import_sector_collection(session, collection(WEST, EAST, DMZ))
         report = file_report(session, users.observer, 43.47, 11.80)
         west = session.scalar(select(Sector).where(Sector.code == "W"))
-        assignment = sectors.create_assignment(
+        assignment = assignments.create_assignment(
             session,
             observer_id=users.observer.id,
             sector_id=west.id,
@@ -342,7 +343,7 @@ def test_observer_home_shows_todays_assignment_in_their_own_zone(client_for, run
     with runtime.db.session_scope() as session:
         session.get(User, users.observer2.id).time_zone = zone
         east = session.scalar(select(Sector.id).where(Sector.code == "E"))
-        sectors.create_assignment(
+        assignments.create_assignment(
             session,
             observer_id=users.observer2.id,
             sector_id=east,

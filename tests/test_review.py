@@ -11,6 +11,7 @@ from sqlalchemy import select
 from fieldreport.reports.models import STATUSES, Report
 from fieldreport.review import service as review
 from fieldreport.review.models import ReviewEvent
+from fieldreport.sectors import limits
 from fieldreport.sectors import service as sectors
 from tests.conftest import api_token, csrf_from
 from tests.sector_factories import EAST, WEST, collection, file_report
@@ -129,7 +130,7 @@ def test_unknown_status_or_missing_question_is_422(client_for, setup):
 
 def test_a_limited_coordinator_gets_404_outside_their_sectors(client_for, runtime, users, setup):
     with runtime.db.session_scope() as session:
-        sectors.set_coordinator_sectors(session, users.coordinator.id, [setup["west_id"]], None)
+        limits.set_coordinator_sectors(session, users.coordinator.id, [setup["west_id"]], None)
     client = client_for("coord")
     assert _review(client, setup["east"], "verified").status_code == 404
     assert _review(client, setup["outside"], "verified").status_code == 404
@@ -246,7 +247,7 @@ def test_queue_lists_urgent_first_then_newest(client_for, runtime, users, setup)
 
 def test_queue_of_a_limited_coordinator_holds_only_their_sectors(client_for, runtime, users, setup):
     with runtime.db.session_scope() as session:
-        sectors.set_coordinator_sectors(session, users.coordinator.id, [setup["west_id"]], None)
+        limits.set_coordinator_sectors(session, users.coordinator.id, [setup["west_id"]], None)
     assert _queue_ids(client_for("coord")) == [setup["west"]]
     assert set(_queue_ids(client_for("admin"))) == {setup["west"], setup["east"], setup["outside"]}
 

@@ -15,6 +15,7 @@ import pytest
 import shapely
 from shapely import affinity
 
+from bench.sectors import naive_locate
 from fieldreport.sectors.geometry import (
     DOCUMENT,
     SECTOR_KINDS,
@@ -22,7 +23,6 @@ from fieldreport.sectors.geometry import (
     SectorFeature,
     SectorImportError,
     SectorLocator,
-    naive_locate,
     parse_sector_collection,
     to_feature_collection,
 )

@@ -1,9 +1,6 @@
-"""Sectors as a coordinator changes them: import, drawing, derivation, assignments, coverage."""
+"""Sectors as a coordinator changes them: import, drawing, export, and reports put in sectors."""
 
 from __future__ import annotations
-
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -11,11 +8,11 @@ from sqlalchemy import func, select
 from fieldreport.reports.models import Report
 from fieldreport.runtime import activated
 from fieldreport.sectors import service
+from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.geometry import DOCUMENT, SectorImportError, parse_sector_collection
+from fieldreport.sectors.locate import rederive_report_sectors
 from fieldreport.sectors.models import Sector
 from tests.sector_factories import DMZ, EAST, WEST, collection, feature, file_report, square
-
-ROME = ZoneInfo("Europe/Rome")
 
 
 def _sector_id(session, code):
@@ -58,7 +55,7 @@ def test_a_file_with_one_bad_feature_imports_nothing(runtime):
 
 def test_a_file_that_is_not_json_is_a_document_problem(runtime):
     with runtime.db.session_scope() as session, pytest.raises(SectorImportError) as error:
-        service.import_sectors(session, b"{not json")
+        service.import_sector_collection(session, b"{not json")
     assert error.value.problems[0].feature == DOCUMENT
 
 
@@ -75,7 +72,7 @@ def test_saving_a_drawn_sector_checks_its_shape_and_code(runtime, users):
             actor=users.coordinator,
         )
     with runtime.db.session_scope() as session:
-        with pytest.raises(service.SectorError) as taken:
+        with pytest.raises(SectorError) as taken:
             service.save_sector(
                 session,
                 sector_id=None,
@@ -88,7 +85,7 @@ def test_saving_a_drawn_sector_checks_its_shape_and_code(runtime, users):
             )
         assert taken.value.field == "code"
         bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
-        with pytest.raises(service.SectorError) as crossed:
+        with pytest.raises(SectorError) as crossed:
             service.save_sector(
                 session,
                 sector_id=None,
@@ -139,6 +136,49 @@ def test_reports_are_rederived_after_the_sectors_change(runtime, users):
         assert by_id[inside.id] == _sector_id(session, "DMZ-1")
 
 
+class _Refused(Exception):
+    """Raised inside a session scope to roll it back."""
+
+
+def test_an_import_asks_for_the_rederive_only_once_committed(runtime, users):
+    with runtime.db.session_scope() as session:
+        stale = file_report(session, users.observer, 43.47, 11.95).id
+        service.import_sector_collection(session, collection(EAST))  # no queue: not re-derived
+    with pytest.raises(_Refused), runtime.db.session_scope() as session:
+        service.import_sector_collection(session, collection(WEST), queue=runtime.queue)
+        raise _Refused
+    runtime.queue.drain()
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Report, stale).sector_id is None
+        assert _sector_id(session, "W") is None
+    with runtime.db.session_scope() as session:
+        service.import_sector_collection(session, collection(WEST), queue=runtime.queue)
+    runtime.queue.drain()
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Report, stale).sector_id == _sector_id(session, "E")
+
+
+def test_saving_a_drawn_sector_rederives_the_reports_once_committed(runtime, users):
+    with runtime.db.session_scope() as session:
+        report = file_report(session, users.observer, 43.47, 11.95).id
+    with runtime.db.session_scope() as session:
+        saved = service.save_sector(
+            session,
+            sector_id=None,
+            code="E",
+            name="East",
+            kind="sector",
+            geometry=EAST["geometry"],
+            active=True,
+            actor=users.coordinator,
+            queue=runtime.queue,
+        )
+        saved_id = saved.id
+    runtime.queue.drain()
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Report, report).sector_id == saved_id
+
+
 def test_rederiving_in_small_batches_moves_every_report_once(runtime, users):
     with runtime.db.session_scope() as session:
         for i in range(5):
@@ -146,9 +186,9 @@ def test_rederiving_in_small_batches_moves_every_report_once(runtime, users):
     with runtime.db.session_scope() as session:
         service.import_sector_collection(session, collection(EAST))
     with runtime.db.session_scope() as session:
-        assert service.rederive_report_sectors(session, batch_size=2) == 5
+        assert rederive_report_sectors(session, batch_size=2) == 5
     with runtime.db.session_scope() as session:
-        assert service.rederive_report_sectors(session, batch_size=2) == 0
+        assert rederive_report_sectors(session, batch_size=2) == 0
         assert session.scalar(select(func.count()).where(Report.sector_id.is_(None))) == 0
 
 
@@ -168,115 +208,8 @@ def test_deactivating_a_sector_takes_its_reports_out_on_rederive(runtime, users)
             actor=None,
         )
     with runtime.db.session_scope() as session:
-        assert service.rederive_report_sectors(session) == 1
+        assert rederive_report_sectors(session) == 1
         assert session.get(Report, report.id).sector_id is None
-
-
-def _assign(session, observer, sector_id, start, end, **extra):
-    return service.create_assignment(
-        session,
-        observer_id=observer.id,
-        sector_id=sector_id,
-        starts_on=start,
-        ends_on=end,
-        assigned_by=None,
-        **extra,
-    )
-
-
-def test_overlapping_assignments_are_refused_unless_allowed(runtime, users):
-    with runtime.db.session_scope() as session:
-        service.import_sector_collection(session, collection(WEST, EAST))
-        west, east = _sector_id(session, "W"), _sector_id(session, "E")
-        _assign(session, users.observer, west, date(2026, 11, 20), date(2026, 11, 26))
-        with pytest.raises(service.AssignmentOverlap) as overlap:
-            _assign(session, users.observer, east, date(2026, 11, 26), date(2026, 11, 28))
-        assert [s.code for _a, s in overlap.value.overlaps] == ["W"]
-        allowed = _assign(
-            session,
-            users.observer,
-            east,
-            date(2026, 11, 26),
-            date(2026, 11, 28),
-            allow_overlap=True,
-        )
-        assert allowed.allow_overlap
-        # Touching ranges of another observer, or the next day, are no overlap.
-        _assign(session, users.observer2, east, date(2026, 11, 20), date(2026, 11, 26))
-        _assign(session, users.observer, west, date(2026, 11, 29), date(2026, 11, 30))
-        with pytest.raises(service.SectorError) as backwards:
-            _assign(session, users.observer2, west, date(2026, 12, 5), date(2026, 12, 1))
-        assert backwards.value.field == "ends_on"
-        on_day = service.assignments_on(session, users.observer.id, date(2026, 11, 26))
-        assert [s.code for _a, s in on_day] == ["E", "W"]
-
-
-def test_roster_shows_each_observers_sectors_per_day(runtime, users):
-    with runtime.db.session_scope() as session:
-        service.import_sector_collection(session, collection(WEST, EAST))
-        west = _sector_id(session, "W")
-        _assign(session, users.observer, west, date(2026, 11, 22), date(2026, 11, 24))
-        grid = service.roster(session, date(2026, 11, 23))
-    assert grid.days[0] == date(2026, 11, 23) and len(grid.days) == 7
-    assert grid.cells[(users.observer.id, date(2026, 11, 23))] == ["W"]
-    assert grid.cells[(users.observer.id, date(2026, 11, 24))] == ["W"]
-    assert (users.observer.id, date(2026, 11, 25)) not in grid.cells
-    assert [o.team_code for o in grid.observers] == ["T-01", "T-02"]
-
-
-def test_coverage_counts_a_day_in_the_mission_zone(runtime, users):
-    day = date(2026, 11, 24)
-    with runtime.db.session_scope() as session:
-        service.import_sector_collection(session, collection(WEST, EAST, DMZ))
-        west, east = _sector_id(session, "W"), _sector_id(session, "E")
-        _assign(session, users.observer, west, day, day)
-        _assign(session, users.observer2, east, day, day)
-        # 00:30 in Rome on the 24th is still the 23rd in UTC: it counts for the 24th.
-        file_report(
-            session,
-            users.observer,
-            43.47,
-            11.83,
-            occurred_at=datetime(2026, 11, 23, 23, 30, tzinfo=UTC),
-        )
-        file_report(
-            session, users.observer, 43.47, 11.84, occurred_at=datetime(2026, 11, 24, 9, tzinfo=UTC)
-        )
-        # The 25th in Rome: not this day.
-        file_report(
-            session,
-            users.observer2,
-            43.47,
-            11.95,
-            occurred_at=datetime(2026, 11, 24, 23, 30, tzinfo=UTC),
-        )
-        file_report(
-            session, users.observer, 43.47, 14.0, occurred_at=datetime(2026, 11, 24, 10, tzinfo=UTC)
-        )
-        report = service.coverage(session, day, ROME)
-    counts = {row.sector.code: (row.assigned, row.reports) for row in report.sectors}
-    assert counts == {"W": (1, 2), "E": (1, 0), "DMZ-1": (0, 0)}
-    assert report.outside_sectors == 1
-    assert [row.sector.code for row in report.assigned_without_report] == ["E"]
-    assert [row.sector.code for row in report.without_assignment] == ["DMZ-1"]
-    assert [(u.team_code, had) for u, had in report.silent_observers] == [("T-02", True)]
-
-
-def test_coverage_of_a_limited_coordinator_shows_only_their_sectors(runtime, users):
-    day = date(2026, 11, 24)
-    with runtime.db.session_scope() as session:
-        service.import_sector_collection(session, collection(WEST, EAST))
-        west = _sector_id(session, "W")
-        _assign(session, users.observer2, west, day, day)
-        report = service.coverage(session, day, ROME, {west})
-    assert [row.sector.code for row in report.sectors] == ["W"]
-    assert report.outside_sectors == 0
-    assert [u.team_code for u, _had in report.silent_observers] == ["T-02"]
-
-
-def test_day_bounds_follow_daylight_saving(runtime):
-    start, end = service.day_bounds(date(2026, 10, 25), ROME)
-    assert end - start == timedelta(hours=25)
 
 
 def test_import_sectors_command_imports_and_names_file_problems(tmp_path, sqlite_url):

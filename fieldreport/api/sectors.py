@@ -11,8 +11,9 @@ from fieldreport.accounts.roles import ALL_ROLES, COORDINATION
 from fieldreport.api.spec import answer
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.geometry import SectorImportError
-from fieldreport.sectors.views import enqueue_rederive, problems_json
+from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.web.auth import roles_required
+from fieldreport.web.context import runtime
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("api_sectors", __name__, url_prefix="/api/v1")
@@ -44,7 +45,7 @@ PATHS: dict[str, Any] = {
 def list_sectors() -> Any:
     """Sector lines are shared with everyone who may log in (the digest map shows them too)."""
     db = request_session()
-    limits = sectors.visible_sector_ids(db, current_user)
+    limits = visible_sector_ids(db, current_user)
     body = sectors.export_sectors(db, limits)
     return jsonify(body), 200, {"Content-Type": "application/geo+json"}
 
@@ -53,18 +54,16 @@ def list_sectors() -> Any:
 @roles_required(*COORDINATION)
 def import_sectors() -> Any:
     db = request_session()
-    if sectors.visible_sector_ids(db, current_user) is not None:
+    if visible_sector_ids(db, current_user) is not None:
         abort(403)
     body = request.get_json(silent=True)
     if body is None:
         body = request.get_data()
     try:
-        outcome = sectors.import_sector_collection(db, body, current_user)
+        outcome = sectors.import_sector_collection(db, body, current_user, runtime().queue)
     except SectorImportError as error:
-        db.rollback()
-        return jsonify({"errors": problems_json(error)}), 422
-    db.commit()
-    enqueue_rederive()
+        problems = [{"feature": p.feature, "reason": p.reason} for p in error.problems]
+        return jsonify({"errors": problems}), 422
     return jsonify(
         {"imported": outcome.count, "created": outcome.created, "updated": outcome.updated}
     ), 201

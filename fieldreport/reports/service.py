@@ -21,7 +21,8 @@ from fieldreport.accounts.service import audit
 from fieldreport.db import utcnow
 from fieldreport.reports.models import Report, ReportVersion
 from fieldreport.reports.schemas import ReportInput, canonical_json, content_hash
-from fieldreport.sectors.service import sector_for_position, visible_sector_ids
+from fieldreport.sectors.limits import visible_sector_ids
+from fieldreport.sectors.locate import sector_for_position
 
 LEDGER_LOCK_ID = 72_031_017
 

@@ -14,7 +14,8 @@ from flask_login import current_user
 
 from fieldreport.review import service
 from fieldreport.review.forms import AnswerForm, ReviewForm
-from fieldreport.sectors.service import all_sectors, visible_sector_ids
+from fieldreport.sectors.limits import visible_sector_ids
+from fieldreport.sectors.service import all_sectors
 from fieldreport.web.auth import roles_required
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session

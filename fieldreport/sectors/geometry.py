@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 import shapely
-from shapely.geometry import Point, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 SECTOR_KINDS = ("sector", "dmz", "crossing_point")
@@ -210,10 +210,10 @@ class SectorLocator(Generic[K]):
         geometries: list[BaseGeometry] = []
         orders: list[tuple[int, float]] = []
         for key, geometry, kind in sectors:
-            geom = _as_polygonal(geometry)
+            geom = as_polygonal(geometry)
             keys.append(key)
             geometries.append(geom)
-            orders.append((_kind_priority(kind), _geodesic_area_m2(geom)))
+            orders.append(overlap_rank(kind, geom))
 
         count = len(keys)
         by_rule = sorted(range(count), key=lambda i: (*orders[i], keys[i], i))
@@ -261,24 +261,6 @@ class SectorLocator(Generic[K]):
             inside = shapely.intersects_xy(self._parts[part_index], x[point_index], y[point_index])
             np.minimum.at(best, point_index[inside], self._part_rank[part_index[inside]])
         return self._key_by_rank[best].tolist()
-
-
-def naive_locate(
-    polygons: Iterable[tuple[K, GeometryLike, str]], lon: float, lat: float
-) -> K | None:
-    """Reference answer for one position: test every polygon, then apply the overlap rule.
-
-    Why: slow but obviously right, so tests and the benchmark can check `SectorLocator`.
-    """
-    point = Point(lon, lat)
-    best: tuple[int, float, K, int] | None = None
-    for order, (key, geometry, kind) in enumerate(polygons):
-        geom = _as_polygonal(geometry)
-        if geom.covers(point):
-            candidate = (_kind_priority(kind), _geodesic_area_m2(geom), key, order)
-            if best is None or candidate < best:
-                best = candidate
-    return None if best is None else best[2]
 
 
 def _load_json(document: str | bytes | Mapping[str, Any], problems: list[FeatureProblem]) -> Any:
@@ -544,7 +526,16 @@ def _geojson_dict(geom: BaseGeometry) -> dict[str, Any]:
     return {"type": "MultiPolygon", "coordinates": [rings(p) for p in geom.geoms]}
 
 
-def _as_polygonal(geometry: GeometryLike) -> BaseGeometry:
+def overlap_rank(kind: str, geom: BaseGeometry) -> tuple[int, float]:
+    """Where several sectors contain a position, the lowest rank wins (kind, then area).
+
+    Public so that the benchmark's reference loop applies the very rule of `SectorLocator`.
+    """
+    return _kind_priority(kind), _geodesic_area_m2(geom)
+
+
+def as_polygonal(geometry: GeometryLike) -> BaseGeometry:
+    """A sector's shape as Shapely (Polygon or MultiPolygon); anything else is a ValueError."""
     geom = geometry if isinstance(geometry, BaseGeometry) else shape(geometry)
     if not isinstance(geom, (shapely.Polygon, shapely.MultiPolygon)):
         raise ValueError(f"a sector must be a Polygon or MultiPolygon, not {geom.geom_type}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fieldreport.jobs import JobQueue
 from fieldreport.runtime import current
-from fieldreport.sectors import service
+from fieldreport.sectors.locate import rederive_report_sectors, sectors_stamp
 
 JOB_ID = "sectors:rederive"
 MAX_ROUNDS = 5
@@ -20,13 +20,14 @@ def rederive_sectors() -> int:
     db = current().db
     for _round in range(MAX_ROUNDS):
         with db.session_scope() as session:
-            before = service.sectors_stamp(session)
-            moved += service.rederive_report_sectors(session)
+            before = sectors_stamp(session)
+            moved += rederive_report_sectors(session)
         with db.session_scope(write=False) as session:
-            if service.sectors_stamp(session) == before:
+            if sectors_stamp(session) == before:
                 break
     return moved
 
 
 def enqueue_rederive(queue: JobQueue) -> bool:
+    """Ask for the re-derive job (one id for every change: a double request does one job)."""
     return queue.enqueue(rederive_sectors, job_id=JOB_ID)

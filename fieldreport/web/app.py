@@ -168,6 +168,8 @@ def _register_blueprints(app: Flask) -> None:
     from fieldreport.reports.offline_views import bp as offline_bp
     from fieldreport.reports.views import bp as reports_bp
     from fieldreport.review.views import bp as review_bp
+    from fieldreport.sectors.assignment_views import bp as assignments_bp
+    from fieldreport.sectors.day_views import bp as day_bp
     from fieldreport.sectors.views import bp as sectors_bp
     from fieldreport.web.core import bp as core_bp
 
@@ -177,6 +179,8 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         photos_bp,
         sectors_bp,
+        assignments_bp,
+        day_bp,
         review_bp,
         digests_bp,
         api_bp,

@@ -12,7 +12,7 @@ from flask_babel import format_date, format_datetime, get_locale, gettext
 from fieldreport.digests.views import digest_failures
 from fieldreport.reports import taxonomy
 from fieldreport.review.views import review_panel
-from fieldreport.sectors.views import todays_assignments
+from fieldreport.sectors.assignment_views import todays_assignments
 
 
 def local_time(value: datetime | None, style: str = "medium") -> str:
