@@ -49,8 +49,9 @@ def _is_edge(module: str) -> bool:
     return (
         module in EDGE_MODULES
         or module.startswith(EDGE_PACKAGES)
-        or last in ("views", "forms")
-        or last.endswith("_views")
+        or last == "forms"
+        or "views" in last
+        or last.startswith("view_")
     )
 
 
