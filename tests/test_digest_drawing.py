@@ -11,19 +11,12 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from fieldreport.digests.drawing import (
-    CATEGORY_COLOURS,
-    MapEvent,
-    MapProjection,
-    MapSector,
-    ResourceRefused,
-    category_hex,
-    html_to_pdf,
-    png_data_uri,
-    render_map_png,
-    render_trend_png,
-)
-from fieldreport.reports.taxonomy import CATEGORY_BY_CODE
+from fieldreport.digests.chart import render_trend_png
+from fieldreport.digests.map_drawing import render_map_png
+from fieldreport.digests.pdf import ResourceRefused, html_to_pdf
+from fieldreport.digests.picture import category_hex, png_data_uri
+from fieldreport.digests.projection import MapEvent, MapProjection, MapSector
+from fieldreport.reports.taxonomy import CATEGORY_BY_CODE, CATEGORY_COLOURS
 from fieldreport.sectors.geometry import SECTOR_KINDS
 
 TAXONOMY = tuple(CATEGORY_BY_CODE)

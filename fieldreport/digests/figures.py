@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
-from fieldreport.digests.drawing import MapEvent, MapSector
+from fieldreport.digests.projection import MapEvent, MapSector
 from fieldreport.reports.models import STATUSES, Report
 from fieldreport.reports.taxonomy import CATEGORIES
 from fieldreport.sectors.models import Assignment, Sector

@@ -366,7 +366,7 @@ def map_data() -> Any:
 
 def map_report_collection(reports: list[Any]) -> dict[str, Any]:
     """Reports as GeoJSON points with what the map shows: colour, label, link."""
-    from fieldreport.digests.drawing import category_hex
+    from fieldreport.digests.picture import category_hex
     from fieldreport.reports.taxonomy import category_label, subcategory_label
 
     return {
