@@ -14,10 +14,12 @@ from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog
 from fieldreport.db import utcnow
-from fieldreport.digests import pipeline, service, tasks
+from fieldreport.digests import pipeline, sending, service, tasks
 from fieldreport.digests.models import DigestSend
+from fieldreport.runtime import build_runtime
 from tests.conftest import api_token, csrf_from, make_settings
 from tests.digest_factories import add_report, add_sector, hand_counted_day, utc
+from tests.servers import free_port
 
 NAMES = ("Olga Observer", "Oscar Other", "obs1", "obs2")
 RECIPIENTS = ("commission@example.org", "chair@example.org")
@@ -288,3 +290,43 @@ def test_narratives_are_escaped_in_the_page(client_for, runtime, users):
     html = client_for("comm").get("/digests/2026-11-20").get_data(as_text=True)
 
     assert "&lt;script src=" in html and '<script src="https://evil' not in html
+
+
+def test_a_refused_send_is_recorded_and_leaves_the_digest_sendable(
+    runtime, built, tmp_path, database_url
+):
+    closed = make_settings(
+        tmp_path,
+        database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),  # nothing listens: the connection is refused
+        digest_recipients=RECIPIENTS,
+    )
+    refusing = build_runtime(closed)
+    try:
+        with pytest.raises(sending.DigestSendFailed):
+            pipeline.send(refusing, built)
+    finally:
+        refusing.queue.shutdown()
+        refusing.db.dispose()
+
+    with runtime.db.session_scope(write=False) as session:
+        assert [s.state for s in session.scalars(select(DigestSend))] == ["failed"]
+        assert "digest_send_failed" in session.scalars(select(AuditLog.action)).all()
+    assert stored(runtime, built).state == "ready"
+    assert pipeline.send(runtime, built) is True  # the next attempt may send it
+
+
+def test_resending_a_day_never_built_sends_nothing(client_for, runtime, day, smtp_sink):
+    admin = client_for("admin")
+    page = admin.get(f"/digests/{day.isoformat()}").get_data(as_text=True)
+
+    resent = admin.post(
+        f"/digests/{day.isoformat()}/resend",
+        data={"csrf_token": csrf_from(page)},
+        follow_redirects=True,
+    )
+    runtime.queue.drain()
+
+    assert "Nothing to send (not built, or no recipients)." in resent.get_data(as_text=True)
+    assert stored(runtime, day) is None and smtp_sink.envelopes == []

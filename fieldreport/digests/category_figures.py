@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from fieldreport.digests.day_range import (
@@ -130,14 +130,15 @@ def repatriation(session: Session, day: DayRange) -> dict[str, Any]:
     }
 
 
+def _verified_split(session: Session, where: ColumnElement[bool]) -> dict[int, int]:
+    """{1: verified, 0: unverified} counts of the reports ``where`` selects."""
+    rows = session.execute(select(IS_VERIFIED, func.count()).where(where).group_by(IS_VERIFIED))
+    return {int(verified): int(n) for verified, n in rows}
+
+
 def urgent(session: Session, day: DayRange, codes: dict[int, str]) -> dict[str, Any]:
     where = and_(counted_in(day), Report.urgent.is_(True))
-    counts = {
-        int(verified): int(n)
-        for verified, n in session.execute(
-            select(IS_VERIFIED, func.count()).where(where).group_by(IS_VERIFIED)
-        )
-    }
+    counts = _verified_split(session, where)
     rows = session.execute(
         select(
             Report.occurred_at,

@@ -15,7 +15,7 @@ import time
 from datetime import date
 
 from fieldreport.accounts.models import User
-from fieldreport.digests import email, service
+from fieldreport.digests import email, sending, service
 from fieldreport.digests.models import Digest
 from fieldreport.digests.outputs import render_outputs
 from fieldreport.runtime import Runtime
@@ -59,7 +59,7 @@ def send(runtime: Runtime, day: date, *, resend: bool = False, actor_id: int | N
     """Email the ready digest to the recipients once; False when there is nothing to send.
 
     Each attempt leaves a ``DigestSend`` row with its outcome; a refusal raises
-    :class:`service.DigestSendFailed` (after recording it) so a job may retry. ``actor_id`` is
+    :class:`sending.DigestSendFailed` (after recording it) so a job may retry. ``actor_id`` is
     the admin who asked for a resend (the audit trail names them), None for the nightly run.
     """
     settings = runtime.settings
@@ -67,19 +67,19 @@ def send(runtime: Runtime, day: date, *, resend: bool = False, actor_id: int | N
         log.info("digest %s: no recipients or no SMTP host; not sent", day)
         return False
     with runtime.db.session_scope() as session:
-        if not service.claim(session, day, resend=resend):
+        if not sending.claim(session, day, resend=resend):
             return False
     with runtime.db.session_scope(write=False) as session:
-        parts = service.outgoing(session, runtime.storage, day)
+        parts = sending.outgoing(session, runtime.storage, day)
     message = email.compose(settings, day=day, html=parts.html, text=parts.text, pdf=parts.pdf)
     try:
         message_id = email.deliver(settings, message)
     except (OSError, email.SMTPException) as error:
         with runtime.db.session_scope() as session:
             actor = session.get(User, actor_id) if actor_id else None
-            service.record_send_failure(session, settings, day, parts.digest_id, str(error), actor)
-        raise service.DigestSendFailed(f"digest {day}: {error}") from error
+            sending.record_send_failure(session, settings, day, parts.digest_id, str(error), actor)
+        raise sending.DigestSendFailed(f"digest {day}: {error}") from error
     with runtime.db.session_scope() as session:
         actor = session.get(User, actor_id) if actor_id else None
-        service.record_sent(session, settings, day, parts.digest_id, message_id, actor)
+        sending.record_sent(session, settings, day, parts.digest_id, message_id, actor)
     return True

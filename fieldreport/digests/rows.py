@@ -99,57 +99,50 @@ EXPORT_COLUMNS = (
 )
 
 
+_EXPORT_QUERY = (
+    select(
+        Report.occurred_at,
+        Sector.code,
+        Report.category,
+        Report.subcategory,
+        Report.latitude,
+        Report.longitude,
+        Report.basis,
+        Report.attribution_party,
+        Report.attribution_confidence,
+        Report.urgent,
+        Report.team_code,
+        Report.narrative,
+    )
+    .outerjoin(Sector, Sector.id == Report.sector_id)
+    .order_by(Report.occurred_at, Report.id)
+)
+
+
 def verified_reports(
     session: Session, day: date, zone: ZoneInfo, batch: int = 2000
 ) -> Iterator[dict[str, Any]]:
     """The day's verified reports for the CSV and GeoJSON exports, streamed in batches."""
     span = DayRange.of(day, zone)
-    query = (
-        select(
-            Report.occurred_at,
-            Sector.code,
-            Report.category,
-            Report.subcategory,
-            Report.latitude,
-            Report.longitude,
-            Report.basis,
-            Report.attribution_party,
-            Report.attribution_confidence,
-            Report.urgent,
-            Report.team_code,
-            Report.narrative,
-        )
-        .outerjoin(Sector, Sector.id == Report.sector_id)
-        .where(verified_in(span))
-        .order_by(Report.occurred_at, Report.id)
-        .execution_options(yield_per=batch)
-    )
-    for (
-        at,
-        code,
-        category,
-        sub,
-        lat,
-        lon,
-        basis,
-        party,
-        confidence,
-        urgent,
-        team,
-        text,
-    ) in session.execute(query):
-        yield {
-            "occurred_at_utc": at.isoformat(),
-            "local_time": span.local(at).isoformat(),
-            "sector": code or "",
-            "category": category,
-            "subcategory": sub,
-            "latitude": lat,
-            "longitude": lon,
-            "basis": basis,
-            "attribution_party": party or "",
-            "attribution_confidence": confidence or "",
-            "urgent": bool(urgent),
-            "team": team or "",
-            "narrative": text or "",
-        }
+    query = _EXPORT_QUERY.where(verified_in(span)).execution_options(yield_per=batch)
+    for row in session.execute(query):
+        yield _export_row(span, row)
+
+
+def _export_row(span: DayRange, row: Any) -> dict[str, Any]:
+    at, code, category, sub, lat, lon, basis, party, confidence, urgent, team, text = row
+    return {
+        "occurred_at_utc": at.isoformat(),
+        "local_time": span.local(at).isoformat(),
+        "sector": code or "",
+        "category": category,
+        "subcategory": sub,
+        "latitude": lat,
+        "longitude": lon,
+        "basis": basis,
+        "attribution_party": party or "",
+        "attribution_confidence": confidence or "",
+        "urgent": bool(urgent),
+        "team": team or "",
+        "narrative": text or "",
+    }

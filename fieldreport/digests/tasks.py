@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from fieldreport.accounts.models import User
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
-from fieldreport.digests import pipeline, schedule, service
+from fieldreport.digests import pipeline, schedule, sending, service
 from fieldreport.jobs import JobQueue, PeriodicTask
 from fieldreport.runtime import Runtime, current
 
@@ -116,7 +116,7 @@ def resend_digest(day_iso: str, actor_id: int) -> bool:
     day = date.fromisoformat(day_iso)
     try:
         return pipeline.send(runtime, day, resend=True, actor_id=actor_id)
-    except service.DigestSendFailed:
+    except sending.DigestSendFailed:
         log.warning("digest %s: resend failed", day, exc_info=True)
         return False
 
@@ -127,7 +127,7 @@ ResendOutcome = Literal["queued", "nothing_to_send", "not_queued"]
 def request_resend(queue: JobQueue, session: Session, day: date, actor: User) -> ResendOutcome:
     """Queue an admin's resend of ``day``, unless there is nothing to send (not built, or no
     recipients); "not_queued" when the queue cannot take it now (Redis down)."""
-    if not service.can_send(session, queue.settings, day, resend=True):
+    if not sending.can_send(session, queue.settings, day, resend=True):
         return "nothing_to_send"
     args = (day.isoformat(), actor.id)
     if queue.enqueue(resend_digest, *args, job_id=resend_job_id(day), queue=QUEUE):
