@@ -1,4 +1,4 @@
-"""Times the digest's drawing and PDF pieces against the 5 s budget of DESIGN.md §7.
+"""Times the digest's drawing and PDF pieces against the 5 s budget of a digest build.
 
 Run from anywhere: ``python bench/drawing.py``. Inputs are generated with a fixed seed, so
 runs differ only by the machine. Each figure is the best of a few runs (the noise on a
@@ -18,15 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fieldreport.digests.drawing import (
-    CATEGORY_COLOURS,
-    MapEvent,
-    MapSector,
-    html_to_pdf,
-    png_data_uri,
-    render_map_png,
-    render_trend_png,
-)
+from fieldreport.digests.chart import render_trend_png
+from fieldreport.digests.map_drawing import render_map_png
+from fieldreport.digests.pdf import html_to_pdf
+from fieldreport.digests.picture import png_data_uri
+from fieldreport.digests.projection import MapEvent, MapSector
+from fieldreport.reports.taxonomy import CATEGORY_COLOURS
 
 CATEGORIES = list(CATEGORY_COLOURS)
 WEST, SOUTH = 36.0, 47.0  # an arbitrary mission area, about 200 x 120 km

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from fieldreport.accounts.service import create_user
 from fieldreport.config import load_settings
-from fieldreport.digests import service
+from fieldreport.digests import pipeline
 from fieldreport.migrate import upgrade
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import append_version
@@ -201,7 +201,7 @@ def main() -> None:
         runtime = build_runtime(settings)
         upgrade(runtime.db)
         mission(runtime)
-        digest = service.build(runtime, DAY)
+        digest = pipeline.build(runtime, DAY)
         pdf = runtime.storage.path(digest.pdf_key)
         subprocess.run(
             [

@@ -11,19 +11,12 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from fieldreport.digests.drawing import (
-    CATEGORY_COLOURS,
-    MapEvent,
-    MapProjection,
-    MapSector,
-    ResourceRefused,
-    category_hex,
-    html_to_pdf,
-    png_data_uri,
-    render_map_png,
-    render_trend_png,
-)
-from fieldreport.reports.taxonomy import CATEGORY_BY_CODE
+from fieldreport.digests.chart import render_trend_png
+from fieldreport.digests.map_drawing import render_map_png
+from fieldreport.digests.pdf import ResourceRefused, html_to_pdf
+from fieldreport.digests.picture import category_hex, png_data_uri, translated_labels
+from fieldreport.digests.projection import MapEvent, MapProjection, MapSector
+from fieldreport.reports.taxonomy import CATEGORY_BY_CODE, CATEGORY_COLOURS
 from fieldreport.sectors.geometry import SECTOR_KINDS
 
 TAXONOMY = tuple(CATEGORY_BY_CODE)
@@ -316,3 +309,11 @@ def test_pdf_refuses_resources_outside_base_url(tmp_path, reference):
 def test_relative_image_without_base_url_is_refused_not_dropped():
     with pytest.raises(ResourceRefused, match="base_url"):
         html_to_pdf('<img src="map.png">')
+
+
+def test_the_pictures_words_are_the_callers_translation():
+    labels = translated_labels(lambda message: f"«{message}»")
+
+    assert labels["events"] == "«Events»" and labels["average"] == "«7-day avg»"
+    assert set(labels) >= {*CATEGORY_COLOURS, "verified", "unverified", "urgent", "no_data"}
+    assert render_map_png(SECTORS, [], labels=labels) != render_map_png(SECTORS, [])

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, inspect, select
 
-from fieldreport.digests import service
-from fieldreport.digests.figures import DayRange, compute_figures
+from fieldreport.digests import pipeline, service
+from fieldreport.digests.day_range import DayRange
+from fieldreport.digests.figures import compute_figures
 from fieldreport.digests.models import Digest
 from fieldreport.reports.models import Report
 from tests.digest_factories import add_report, hand_counted_day, utc
@@ -144,8 +145,8 @@ def test_day_across_the_autumn_daylight_saving_change_has_25_hours(runtime, user
 
 
 def test_rebuild_gives_the_same_figures_and_signature(runtime, users, day_of_reports):
-    first = service.build(runtime, day_of_reports)
-    second = service.build(runtime, day_of_reports)
+    first = pipeline.build(runtime, day_of_reports)
+    second = pipeline.build(runtime, day_of_reports)
 
     with runtime.db.session_scope(write=False) as session:
         assert session.scalar(select(func.count()).select_from(Digest)) == 1
@@ -173,11 +174,11 @@ def test_migration_creates_the_digest_indexes_the_models_declare(runtime):
 
 
 def test_rebuild_after_a_new_verified_report_updates_the_same_row(runtime, users, day_of_reports):
-    first = service.build(runtime, day_of_reports)
+    first = pipeline.build(runtime, day_of_reports)
     with runtime.db.session_scope() as session:
         add_report(session, users.observer, utc("2026-11-24T15:00"))
 
-    second = service.build(runtime, day_of_reports)
+    second = pipeline.build(runtime, day_of_reports)
 
     assert second.id == first.id
     assert second.figures["totals"]["verified"] == first.figures["totals"]["verified"] + 1

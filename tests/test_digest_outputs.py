@@ -14,10 +14,12 @@ from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog
 from fieldreport.db import utcnow
-from fieldreport.digests import service, tasks
+from fieldreport.digests import pipeline, sending, service, tasks
 from fieldreport.digests.models import DigestSend
+from fieldreport.runtime import build_runtime
 from tests.conftest import api_token, csrf_from, make_settings
 from tests.digest_factories import add_report, add_sector, hand_counted_day, utc
+from tests.servers import free_port
 
 NAMES = ("Olga Observer", "Oscar Other", "obs1", "obs2")
 RECIPIENTS = ("commission@example.org", "chair@example.org")
@@ -140,8 +142,8 @@ def test_csv_and_geojson_list_the_verified_reports_by_team(client_for, built):
 
 
 def test_email_arrives_with_the_pdf_and_is_sent_only_once(runtime, built, smtp_sink):
-    first = service.send(runtime, built)
-    second = service.send(runtime, built)
+    first = pipeline.send(runtime, built)
+    second = pipeline.send(runtime, built)
 
     (message,) = smtp_sink.wait_for(1)
     assert first is True and second is False
@@ -164,7 +166,7 @@ def test_two_workers_sending_at_once_send_one_email(runtime, built, smtp_sink):
 
     def send() -> None:
         barrier.wait()
-        outcomes.append(service.send(runtime, built))
+        outcomes.append(pipeline.send(runtime, built))
 
     threads = [threading.Thread(target=send) for _ in range(2)]
     for thread in threads:
@@ -177,12 +179,12 @@ def test_two_workers_sending_at_once_send_one_email(runtime, built, smtp_sink):
 
 
 def test_rebuild_of_a_sent_digest_keeps_it_sent(runtime, built, smtp_sink):
-    service.send(runtime, built)
+    pipeline.send(runtime, built)
 
-    service.build(runtime, built)
+    pipeline.build(runtime, built)
 
     assert stored(runtime, built).state == "sent"
-    assert service.send(runtime, built) is False
+    assert pipeline.send(runtime, built) is False
 
 
 def test_coordinator_rebuilds_with_the_button(client_for, runtime, built):
@@ -232,7 +234,7 @@ def test_failed_build_is_retried_then_marked_failed_with_its_reason(
     with runtime.db.session_scope(write=False) as session:
         actions = session.scalars(select(AuditLog.action)).all()
     assert "digest_failed" in actions
-    assert service.send(runtime, day) is False  # never mailed half-built
+    assert pipeline.send(runtime, day) is False  # never mailed half-built
 
 
 def test_build_and_wait_reports_the_outcome(runtime, day):
@@ -255,7 +257,7 @@ def test_a_day_not_over_yet_is_not_built_from_the_button(client_for, runtime, us
 def test_only_an_admin_sends_a_digest_again_and_only_on_purpose(
     client_for, runtime, built, smtp_sink
 ):
-    service.send(runtime, built)
+    pipeline.send(runtime, built)
     coordinator, admin = client_for("coord"), client_for("admin")
     page = admin.get(f"/digests/{built.isoformat()}").get_data(as_text=True)
 
@@ -265,6 +267,7 @@ def test_only_an_admin_sends_a_digest_again_and_only_on_purpose(
     resent = admin.post(
         f"/digests/{built.isoformat()}/resend", data={"csrf_token": csrf_from(page)}
     )
+    runtime.queue.drain()  # the resend is a job: the request does not wait on the mail server
 
     assert refused.status_code == 403 and resent.status_code == 302
     assert len(smtp_sink.wait_for(2)) == 2
@@ -282,8 +285,48 @@ def test_narratives_are_escaped_in_the_page(client_for, runtime, users):
             urgent=True,
             narrative='<script src="https://evil.example/x.js"></script>Shots at dawn.',
         )
-    service.build(runtime, date(2026, 11, 20))
+    pipeline.build(runtime, date(2026, 11, 20))
 
     html = client_for("comm").get("/digests/2026-11-20").get_data(as_text=True)
 
     assert "&lt;script src=" in html and '<script src="https://evil' not in html
+
+
+def test_a_refused_send_is_recorded_and_leaves_the_digest_sendable(
+    runtime, built, tmp_path, database_url
+):
+    closed = make_settings(
+        tmp_path,
+        database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),  # nothing listens: the connection is refused
+        digest_recipients=RECIPIENTS,
+    )
+    refusing = build_runtime(closed)
+    try:
+        with pytest.raises(sending.DigestSendFailed):
+            pipeline.send(refusing, built)
+    finally:
+        refusing.queue.shutdown()
+        refusing.db.dispose()
+
+    with runtime.db.session_scope(write=False) as session:
+        assert [s.state for s in session.scalars(select(DigestSend))] == ["failed"]
+        assert "digest_send_failed" in session.scalars(select(AuditLog.action)).all()
+    assert stored(runtime, built).state == "ready"
+    assert pipeline.send(runtime, built) is True  # the next attempt may send it
+
+
+def test_resending_a_day_never_built_sends_nothing(client_for, runtime, day, smtp_sink):
+    admin = client_for("admin")
+    page = admin.get(f"/digests/{day.isoformat()}").get_data(as_text=True)
+
+    resent = admin.post(
+        f"/digests/{day.isoformat()}/resend",
+        data={"csrf_token": csrf_from(page)},
+        follow_redirects=True,
+    )
+    runtime.queue.drain()
+
+    assert "Nothing to send (not built, or no recipients)." in resent.get_data(as_text=True)
+    assert stored(runtime, day) is None and smtp_sink.envelopes == []

@@ -54,6 +54,15 @@ def test_nightly_run_is_at_the_digest_hour_in_the_commission_zone(tmp_path, sqli
     )
 
 
+def test_a_day_is_over_at_midnight_in_the_commission_zone(tmp_path, sqlite_url):
+    settings = make_settings(tmp_path, sqlite_url)  # Europe/Rome: UTC+1 in November
+
+    assert not schedule.is_over(
+        settings, date(2026, 11, 24), datetime(2026, 11, 24, 22, 59, tzinfo=UTC)
+    )
+    assert schedule.is_over(settings, date(2026, 11, 24), datetime(2026, 11, 24, 23, 0, tzinfo=UTC))
+
+
 @pytest.fixture
 def rq_runtime(tmp_path, database_url, redis_url, smtp_sink):
     settings = make_settings(

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fieldreport.config import PROJECT_ROOT
-from fieldreport.digests.drawing import category_hex
+from fieldreport.digests.picture import category_hex
 from fieldreport.i18n import translations
 from fieldreport.reports import taxonomy
 

@@ -33,6 +33,11 @@ def next_nightly(settings: Settings, now: datetime) -> tuple[date, datetime]:
     return day, nightly_run(settings, day)
 
 
+def is_over(settings: Settings, day: date, now: datetime) -> bool:
+    """Whether ``day`` has ended in the commission's zone (only then can it be digested)."""
+    return day < now.astimezone(settings.zone).date()
+
+
 def needs_nightly(session: Session, settings: Settings, day: date, now: datetime) -> bool:
     """Whether the nightly run still has work for ``day``: a build, or the email."""
     digest = service.get_digest(session, day)

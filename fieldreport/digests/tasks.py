@@ -1,4 +1,5 @@
-"""The digest jobs: build a day's digest (and, for the nightly run, email it), and the schedule.
+"""The digest jobs: build a day's digest (and, for the nightly run, email it), an admin's
+resend, and the nightly schedule. The units of work they run are in ``pipeline.py``.
 
 With RQ, a build that raises is retried with back-off by RQ itself (the job is queued with a
 ``Retry``); in-process there is no RQ, so the job retries in a loop with its own back-off. Either
@@ -17,11 +18,14 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
+from sqlalchemy.orm import Session
+
+from fieldreport.accounts.models import User
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
-from fieldreport.digests import schedule, service
+from fieldreport.digests import pipeline, schedule, sending, service
 from fieldreport.jobs import JobQueue, PeriodicTask
 from fieldreport.runtime import Runtime, current
 
@@ -35,7 +39,13 @@ RQ_CHECK_S = 300.0
 
 
 def job_id(day: date) -> str:
+    """The build's job id: one build of a day at a time, however often it is asked for."""
     return f"digest:{day.isoformat()}"
+
+
+def resend_job_id(day: date) -> str:
+    """An admin's resend of a day: apart from the build's, so a build never swallows it."""
+    return f"digest:{day.isoformat()}:resend"
 
 
 def build_digest(day_iso: str, send: bool = False) -> str:
@@ -50,7 +60,7 @@ def build_digest(day_iso: str, send: bool = False) -> str:
     else:
         _attempt_in_process(runtime, day)
     if send:
-        service.send(runtime, day)
+        pipeline.send(runtime, day)
     with runtime.db.session_scope(write=False) as session:
         digest = service.get_digest(session, day)
         return digest.state if digest else "missing"
@@ -71,16 +81,58 @@ def _attempt_in_process(runtime: Runtime, day: date) -> None:
 
 def _attempt(runtime: Runtime, day: date, *, final: bool) -> None:
     try:
-        service.build(runtime, day)
+        pipeline.build(runtime, day)
     except Exception as error:
         log.exception("digest %s: build failed", day)
-        service.record_failure(runtime, day, f"{type(error).__name__}: {error}", final=final)
+        pipeline.record_failure(runtime, day, error, final=final)
         raise
 
 
 def request_build(queue: JobQueue, day: date, *, send: bool = False) -> bool:
     """Queue the build under the day's job id, so a double request does one build."""
     return queue.enqueue(build_digest, day.isoformat(), send, job_id=job_id(day), queue=QUEUE)
+
+
+RebuildOutcome = Literal["queued", "day_not_over", "not_queued"]
+
+
+def request_rebuild(
+    queue: JobQueue, session: Session, day: date, user: User, now: datetime | None = None
+) -> RebuildOutcome:
+    """A coordinator's rebuild of a day that is over: audited, then queued."""
+    if not schedule.is_over(queue.settings, day, now or utcnow()):
+        return "day_not_over"
+    service.rebuild_requested(session, day, user)
+    return "queued" if request_build(queue, day) else "not_queued"
+
+
+def resend_digest(day_iso: str, actor_id: int) -> bool:
+    """Job: email ``day_iso``'s digest again for an admin; False when there was nothing to send.
+
+    A refusal by the mail server is recorded on the day's page and in the audit log; the job
+    does not retry (the admin may ask again).
+    """
+    runtime = current()
+    day = date.fromisoformat(day_iso)
+    try:
+        return pipeline.send(runtime, day, resend=True, actor_id=actor_id)
+    except sending.DigestSendFailed:
+        log.warning("digest %s: resend failed", day, exc_info=True)
+        return False
+
+
+ResendOutcome = Literal["queued", "nothing_to_send", "not_queued"]
+
+
+def request_resend(queue: JobQueue, session: Session, day: date, actor: User) -> ResendOutcome:
+    """Queue an admin's resend of ``day``, unless there is nothing to send (not built, or no
+    recipients); "not_queued" when the queue cannot take it now (Redis down)."""
+    if not sending.can_send(session, queue.settings, day, resend=True):
+        return "nothing_to_send"
+    args = (day.isoformat(), actor.id)
+    if queue.enqueue(resend_digest, *args, job_id=resend_job_id(day), queue=QUEUE):
+        return "queued"
+    return "not_queued"
 
 
 def build_and_wait(runtime: Runtime, day: date, timeout: float = 900) -> str:

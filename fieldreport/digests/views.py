@@ -7,9 +7,6 @@ with the archive's previous / next days, and the exports of the day's verified r
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -29,8 +26,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from fieldreport.accounts.roles import COORDINATION, DIGEST_READERS
-from fieldreport.db import utcnow
-from fieldreport.digests import figures, service, tasks
+from fieldreport.digests import exports, rows, service, tasks
 from fieldreport.digests.forms import RebuildForm, ResendForm
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
@@ -78,22 +74,16 @@ def index() -> Any:
 @roles_required(*READERS)
 def day_page(day: str) -> Any:
     parsed = day_or_404(day)
-    db = request_session()
-    digest = service.get_digest(db, parsed)
-    body = None
-    if digest is not None and digest.state in service.SERVED_STATES:
-        key = service.body_key(digest)
-        # The worker rendered and escaped this with the same template as the PDF.
-        body = Markup(runtime().storage.get(key).decode()) if key else None  # noqa: S704
-    previous, following = service.neighbours(db, parsed)
+    view = service.day_view(request_session(), runtime().storage, parsed)
     return render_template(
         "digests/day.html",
         day=parsed,
-        digest=digest,
-        body=body,
-        previous=previous,
-        following=following,
-        sends=service.sends_of(db, digest) if digest is not None else [],
+        digest=view.digest,
+        # The worker rendered and escaped this with the same template as the PDF.
+        body=Markup(view.body) if view.body is not None else None,  # noqa: S704
+        previous=view.previous,
+        following=view.following,
+        sends=view.sends,
         rebuild_form=RebuildForm(),
         resend_form=ResendForm(),
     )
@@ -105,11 +95,10 @@ def rebuild(day: str) -> Any:
     parsed = day_or_404(day)
     if not RebuildForm().validate_on_submit():
         abort(400)
-    if parsed >= utcnow().astimezone(runtime().settings.zone).date():
+    outcome = tasks.request_rebuild(runtime().queue, request_session(), parsed, current_user)
+    if outcome == "day_not_over":
         flash(_("The digest of a day is built once the day is over."))
-        return redirect(url_for("digests.day_page", day=parsed.isoformat()))
-    service.rebuild_requested(request_session(), parsed, current_user)
-    if tasks.request_build(runtime().queue, parsed):
+    elif outcome == "queued":
         flash(_("The digest of %(day)s is being rebuilt.", day=parsed.isoformat()))
     else:
         flash(_("The rebuild could not be queued now; try again in a minute."))
@@ -119,17 +108,17 @@ def rebuild(day: str) -> Any:
 @bp.post("/digests/<day>/resend")
 @roles_required("admin")
 def resend(day: str) -> Any:
+    """An admin's resend: a job sends it (the request must not wait on the mail server)."""
     parsed = day_or_404(day)
     if not ResendForm().validate_on_submit():
         abort(400)
-    # The send opens its own transactions; the request's must not hold SQLite's write lock.
-    request_session().commit()
-    try:
-        sent = service.send(runtime(), parsed, resend=True, actor=current_user)
-    except service.DigestSendFailed as error:
-        flash(_("Sending failed: %(error)s", error=str(error)))
+    outcome = tasks.request_resend(runtime().queue, request_session(), parsed, current_user)
+    if outcome == "queued":
+        flash(_("The digest of %(day)s is being sent again.", day=parsed.isoformat()))
+    elif outcome == "nothing_to_send":
+        flash(_("Nothing to send (not built, or no recipients)."))
     else:
-        flash(_("Sent again.") if sent else _("Nothing to send (not built, or no recipients)."))
+        flash(_("Sending could not be queued now; try again in a minute."))
     return redirect(url_for("digests.day_page", day=parsed.isoformat()))
 
 
@@ -164,48 +153,16 @@ def _stream(day: date, render: Any) -> Response:
 
     def generate() -> Iterator[str]:
         with database.session_scope(write=False) as session:
-            yield from render(figures.verified_reports(session, day, settings.zone))
+            yield from render(rows.verified_reports(session, day, settings.zone))
 
     return Response(stream_with_context(generate()), mimetype=render.mimetype)
-
-
-def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=figures.EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for i, row in enumerate(rows, 1):
-        writer.writerow(row)
-        if i % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-_csv.mimetype = "text/csv; charset=utf-8"  # type: ignore[attr-defined]
-
-
-def _geojson(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    yield '{"type":"FeatureCollection","features":['
-    for i, row in enumerate(rows):
-        properties = {k: v for k, v in row.items() if k not in ("latitude", "longitude")}
-        feature = {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [row["longitude"], row["latitude"]]},
-            "properties": properties,
-        }
-        yield ("," if i else "") + json.dumps(feature, ensure_ascii=False)
-    yield "]}"
-
-
-_geojson.mimetype = "application/geo+json"  # type: ignore[attr-defined]
 
 
 @bp.get("/digests/<day>/reports.csv")
 @roles_required(*READERS)
 def reports_csv(day: str) -> Any:
     digest = _served(day_or_404(day))
-    response = _stream(digest.day, _csv)
+    response = _stream(digest.day, exports.csv_chunks)
     response.headers["Content-Disposition"] = f'attachment; filename="verified-{day}.csv"'
     return response
 
@@ -214,6 +171,6 @@ def reports_csv(day: str) -> Any:
 @roles_required(*READERS)
 def reports_geojson(day: str) -> Any:
     digest = _served(day_or_404(day))
-    response = _stream(digest.day, _geojson)
+    response = _stream(digest.day, exports.geojson_chunks)
     response.headers["Content-Disposition"] = f'attachment; filename="verified-{day}.geojson"'
     return response

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldreport.accounts.roles import COORDINATION
-from fieldreport.digests.drawing import category_hex
+from fieldreport.digests.picture import category_hex
 from fieldreport.reports.models import STATUSES, Report
 from fieldreport.reports.service import visible_reports
 from fieldreport.reports.taxonomy import CATEGORIES, category_label, subcategory_label
