@@ -1,10 +1,13 @@
 """The photo job's work: derivatives without EXIF, EXIF facts, and flags that a reviewer reads.
 
-Runs in a worker (or in-process beside the web app) after the upload was committed. The original
-bytes are evidence and are only ever read: their SHA-256 is checked before anything is made from
-them. Running the job again gives the same files and the same row, so retries and sweeps are
-harmless. Errors split in two: a photo that cannot be used is marked failed with a reason (a
-retry could not fix it), while a storage or database hiccup is raised so the queue retries.
+Runs in a worker (or in-process beside the web app) after the upload was committed, in three
+steps that ``tasks.run_photo_job`` runs: :func:`claim_photo` (committed at once),
+:func:`make_outputs` (the slow part, holding no database lock) and :func:`finish_photo`. The
+original bytes are evidence and are only ever read: their SHA-256 is checked before anything is
+made from them. Running the job again gives the same files and the same row, so retries and
+sweeps are harmless. Errors split in two: a photo that cannot be used is marked failed with a
+reason (a retry could not fix it), while a storage or database hiccup is raised so the queue
+retries.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fieldreport.config import Settings
-from fieldreport.db import WRITE_OPTION, utcnow
+from fieldreport.db import utcnow
 from fieldreport.photos.imaging import (
     Derivatives,
     ExifFacts,
@@ -57,21 +60,40 @@ class _ReportFacts:
     offset_minutes: int
 
 
-def process_photo(session: Session, storage: Storage, photo_id: int, settings: Settings) -> Photo:
-    """Make the photo's derivatives, record its EXIF facts and flags, and mark it done or failed.
+@dataclass(frozen=True)
+class PhotoWork:
+    """A claimed photo: what the slow part needs, copied out so that no session is held for it."""
 
-    Commits the claim (state ``processing``) at once so that a worker killed mid-job leaves a
-    trace the sweep finds; the outcome is left for the caller's commit. Raises ``OSError`` or
-    database errors for what a retry may fix, ``PhotoNotFound`` when the row is gone.
+    photo_id: int
+    sha256: str
+    report: _ReportFacts
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    """What the slow part made, or why the photo cannot be used (then nothing was made)."""
+
+    derivatives: Derivatives | None = None
+    exif: ExifFacts | None = None
+    failure: str | None = None
+
+
+def claim_photo(session: Session, storage: Storage, photo_id: int) -> PhotoWork | None:
+    """Mark the photo *processing* (attempts, start time) and return the work; None if none is left.
+
+    The caller commits the claim before the slow part, so that a worker killed mid-job leaves a
+    trace the sweep finds. A photo already done or failed needs nothing; one tried too often is
+    marked failed here. Raises ``PhotoNotFound`` when the row is gone.
     """
     photo = session.get(Photo, photo_id)
     if photo is None:
         raise PhotoNotFound(f"no photo {photo_id}")
     if photo.state == "failed" or (photo.state == "done" and _derivatives_exist(storage, photo)):
-        return photo
+        return None
     attempts = photo.attempts or 0
     if attempts >= MAX_ATTEMPTS:
-        return _fail(photo, TOO_MANY_ATTEMPTS.format(attempts=attempts))
+        _fail(photo, TOO_MANY_ATTEMPTS.format(attempts=attempts))
+        return None
     report = session.get_one(Report, photo.report_id)
     facts = _ReportFacts(
         report.latitude, report.longitude, report.occurred_at, report.occurred_offset_minutes
@@ -79,27 +101,42 @@ def process_photo(session: Session, storage: Storage, photo_id: int, settings: S
     photo.state = "processing"
     photo.attempts = attempts + 1
     photo.processing_started_at = utcnow()
-    session.commit()
+    return PhotoWork(photo.id, photo.sha256, facts)
 
+
+def make_outputs(storage: Storage, work: PhotoWork, settings: Settings) -> WorkResult:
+    """The slow part, with no database: check the original, store its derivatives, read EXIF.
+
+    Raises ``OSError`` for storage trouble a retry may fix; a photo that cannot be used comes
+    back as a failure instead.
+    """
     try:
-        data = storage.get(original_key(photo.sha256))
+        data = storage.get(original_key(work.sha256))
     except FileNotFoundError:
-        _begin_write(session)
-        return _fail(photo, MISSING_ORIGINAL)
-    if hashlib.sha256(data).hexdigest() != photo.sha256:
-        _begin_write(session)
-        return _fail(photo, DAMAGED_ORIGINAL)
+        return WorkResult(failure=MISSING_ORIGINAL)
+    if hashlib.sha256(data).hexdigest() != work.sha256:
+        return WorkResult(failure=DAMAGED_ORIGINAL)
     try:
         derivatives = make_derivatives(data, max_pixels=settings.max_photo_pixels)
     except ImageRejected as rejected:
-        _begin_write(session)
-        return _fail(photo, rejected.message)
+        return WorkResult(failure=rejected.message)
     exif = read_exif(data)
-    storage.put(derivative_key(photo.sha256, "display"), derivatives.display)
-    storage.put(derivative_key(photo.sha256, "thumb"), derivatives.thumbnail)
+    storage.put(derivative_key(work.sha256, "display"), derivatives.display)
+    storage.put(derivative_key(work.sha256, "thumb"), derivatives.thumbnail)
+    return WorkResult(derivatives, exif)
 
-    _begin_write(session)
-    _record(photo, derivatives, exif, facts, settings)
+
+def finish_photo(
+    session: Session, work: PhotoWork, result: WorkResult, settings: Settings
+) -> Photo:
+    """Record the slow part's result on the photo: done with its facts and flags, or failed."""
+    photo = session.get(Photo, work.photo_id)
+    if photo is None:
+        raise PhotoNotFound(f"no photo {work.photo_id}")
+    if result.failure is not None:
+        return _fail(photo, result.failure)
+    assert result.derivatives is not None and result.exif is not None
+    _record(photo, result.derivatives, result.exif, work.report, settings)
     return photo
 
 
@@ -224,11 +261,6 @@ def _fail(photo: Photo, reason: str) -> Photo:
     photo.failure_reason = reason
     photo.processed_at = utcnow()
     return photo
-
-
-def _begin_write(session: Session) -> None:
-    """Start the outcome's transaction as a writer (SQLite: BEGIN IMMEDIATE), as the scope did."""
-    session.connection(execution_options={WRITE_OPTION: True})
 
 
 def _derivatives_exist(storage: Storage, photo: Photo) -> bool:
