@@ -1,6 +1,6 @@
 """Pure image functions for observers' photos: check an upload, read its EXIF, make derivatives.
 
-Every upload is distrusted (DESIGN §9): files are identified by decoding, never by name or
+Every upload is distrusted: files are identified by decoding, never by name or
 MIME type, only JPEG, PNG, WebP and HEIC are opened, the pixel count is checked before any
 pixels are decoded, and whatever a hostile file makes a decoder raise becomes `ImageRejected`
 with a message an observer can act on. No Flask and no database here.
