@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from fieldreport.db import utcnow
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.photos import processing
-from fieldreport.photos.imaging import DAMAGED_MESSAGE, haversine_m
+from fieldreport.photos.flags import haversine_m
+from fieldreport.photos.imaging import DAMAGED_MESSAGE
 from fieldreport.photos.models import Photo
 from fieldreport.photos.tasks import enqueue_photo, enqueue_sweep, run_photo_job
 from fieldreport.reports.models import Report

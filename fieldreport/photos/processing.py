@@ -15,22 +15,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
-from fieldreport.photos.imaging import (
-    Derivatives,
-    ExifFacts,
-    ImageRejected,
-    haversine_m,
-    make_derivatives,
-    read_exif,
-)
+from fieldreport.photos.exif import ExifFacts, read_exif
+from fieldreport.photos.flags import exif_time_utc, photo_flags
+from fieldreport.photos.imaging import Derivatives, ImageRejected, make_derivatives
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
 from fieldreport.storage import Storage, derivative_key, original_key
@@ -160,75 +154,6 @@ def photos_needing_work(session: Session, *, stuck_before: datetime) -> list[int
     )
 
 
-def photo_flags(
-    exif: ExifFacts,
-    taken_at: datetime | None,
-    *,
-    latitude: float,
-    longitude: float,
-    occurred_at: datetime,
-    settings: Settings,
-) -> list[dict[str, Any]]:
-    """Plain-word warnings for a reviewer: where and when the photo was taken against the report.
-
-    A flag is a hint, not a verdict: a phone with a wrong clock or a photo sent later from
-    elsewhere is common, so nothing is rejected for it.
-    """
-    flags: list[dict[str, Any]] = []
-    if not exif.has_exif:
-        flags.append(
-            {
-                "code": "no_exif",
-                "message": "photo has no camera data (EXIF): its time and place cannot be checked",
-            }
-        )
-    elif exif.latitude is None or exif.longitude is None:
-        flags.append({"code": "no_gps", "message": "photo has no GPS position"})
-    if exif.latitude is not None and exif.longitude is not None:
-        distance_m = haversine_m(latitude, longitude, exif.latitude, exif.longitude)
-        if distance_m > settings.photo_distance_flag_m:
-            km = _km(distance_m)
-            flags.append(
-                {
-                    "code": "far_from_report",
-                    "message": f"photo taken {km} km from the reported position",
-                    "distance_m": round(distance_m),
-                    "distance_km": km,
-                    "threshold_m": settings.photo_distance_flag_m,
-                }
-            )
-    if taken_at is not None:
-        hours = (taken_at - occurred_at).total_seconds() / 3600
-        if abs(hours) > settings.photo_time_flag_hours:
-            when = "before" if hours < 0 else "after"
-            flags.append(
-                {
-                    "code": "time_far_from_event",
-                    "message": f"photo taken {_duration(abs(hours))} {when} the reported time",
-                    "hours": round(hours, 1),
-                    "threshold_hours": settings.photo_time_flag_hours,
-                }
-            )
-    return flags
-
-
-def exif_time_utc(exif: ExifFacts, offset_minutes: int) -> datetime | None:
-    """The EXIF capture time in UTC; a time without offset is read in the report's own offset.
-
-    Cameras write local wall-clock time without a zone; the phone that filed the report was in
-    the same place, so its offset is the best guess there is.
-    """
-    taken_at = exif.taken_at
-    if taken_at is None:
-        return None
-    if taken_at.tzinfo is None:
-        taken_at = taken_at.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
-    try:
-        return taken_at.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-
-
 def _record(
     photo: Photo,
     derivatives: Derivatives,
@@ -265,14 +190,3 @@ def _fail(photo: Photo, reason: str) -> Photo:
 
 def _derivatives_exist(storage: Storage, photo: Photo) -> bool:
     return all(storage.exists(derivative_key(photo.sha256, kind)) for kind in DERIVATIVE_KINDS)
-
-
-def _km(distance_m: float) -> float | int:
-    km = distance_m / 1000
-    return round(km) if km >= 10 else round(km, 1)
-
-
-def _duration(hours: float) -> str:
-    if hours >= 48:
-        return f"{hours / 24:.0f} days"
-    return f"{hours:.0f} hours" if hours >= 1.5 else f"{hours * 60:.0f} minutes"
