@@ -45,7 +45,7 @@ class PhotoNotFound(LookupError):
 
 
 @dataclass(frozen=True)
-class _ReportFacts:
+class ReportFacts:
     """What the flags compare the photo with, read while the claim holds the row."""
 
     latitude: float
@@ -60,7 +60,7 @@ class PhotoWork:
 
     photo_id: int
     sha256: str
-    report: _ReportFacts
+    report: ReportFacts
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def claim_photo(session: Session, storage: Storage, photo_id: int) -> PhotoWork 
         _fail(photo, TOO_MANY_ATTEMPTS.format(attempts=attempts))
         return None
     report = session.get_one(Report, photo.report_id)
-    facts = _ReportFacts(
+    facts = ReportFacts(
         report.latitude, report.longitude, report.occurred_at, report.occurred_offset_minutes
     )
     photo.state = "processing"
@@ -158,7 +158,7 @@ def _record(
     photo: Photo,
     derivatives: Derivatives,
     exif: ExifFacts,
-    facts: _ReportFacts,
+    facts: ReportFacts,
     settings: Settings,
 ) -> None:
     taken_at = exif_time_utc(exif, facts.offset_minutes)
