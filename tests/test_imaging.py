@@ -18,7 +18,7 @@ import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps, ImageStat
 from PIL.TiffImagePlugin import IFDRational
 
-from fieldreport.photos import imaging
+from fieldreport.photos import exif, flags, imaging
 from fieldreport.photos.imaging import ImageRejected
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -256,7 +256,7 @@ def test_jpeg_with_a_second_picture_is_read_as_jpeg() -> None:
 
 @pytest.mark.parametrize("row", corpus_rows(lambda row: bool(row["gps_lat"])))
 def test_gps_position_matches_the_manifest(row: dict[str, str]) -> None:
-    facts = imaging.read_exif(read(row))
+    facts = exif.read_exif(read(row))
 
     assert facts.latitude == pytest.approx(float(row["gps_lat"]), abs=1e-4)
     assert facts.longitude == pytest.approx(float(row["gps_lon"]), abs=1e-4)
@@ -266,31 +266,31 @@ def test_gps_position_matches_the_manifest(row: dict[str, str]) -> None:
     "row", corpus_rows(lambda row: row["expect"] == "accept" and not row["gps_lat"])
 )
 def test_photo_without_a_usable_position_has_none(row: dict[str, str]) -> None:
-    facts = imaging.read_exif(read(row))
+    facts = exif.read_exif(read(row))
 
     assert (facts.latitude, facts.longitude) == (None, None)
 
 
 @pytest.mark.parametrize("row", corpus_rows(lambda row: row["exif_orientation"] != ""))
 def test_orientation_matches_the_manifest(row: dict[str, str]) -> None:
-    assert imaging.read_exif(read(row)).orientation == int(row["exif_orientation"])
+    assert exif.read_exif(read(row)).orientation == int(row["exif_orientation"])
 
 
 @pytest.mark.parametrize("row", corpus_rows(lambda row: "oddexif" in row["file"]))
 def test_photo_with_broken_exif_is_read_and_processed(row: dict[str, str]) -> None:
     data = read(row)
 
-    facts = imaging.read_exif(data)
+    facts = exif.read_exif(data)
     imaging.inspect_upload(data)
     derivatives = imaging.make_derivatives(data)
 
-    assert isinstance(facts, imaging.ExifFacts)
+    assert isinstance(facts, exif.ExifFacts)
     assert max(derivatives.display_size) <= 1600
 
 
 @pytest.mark.parametrize("row", corpus_rows(lambda row: row["expect"] == "reject"))
 def test_read_exif_does_not_raise_on_hostile_files(row: dict[str, str]) -> None:
-    facts = imaging.read_exif(read(row))
+    facts = exif.read_exif(read(row))
 
     assert facts.latitude is None
     assert facts.taken_at is None
@@ -302,24 +302,24 @@ def test_read_exif_does_not_raise_on_hostile_files(row: dict[str, str]) -> None:
     ids=["empty", "text", "broken-exif-segment", "truncated-header"],
 )
 def test_read_exif_of_garbage_is_all_none(data: bytes) -> None:
-    assert imaging.read_exif(data) == imaging.ExifFacts(None, False, None, None, None, False)
+    assert exif.read_exif(data) == exif.ExifFacts(None, False, None, None, None, False)
 
 
 def test_capture_time_with_offset_is_aware() -> None:
-    facts = imaging.read_exif(corpus_file("mobile_HMD_Nokia_8.3_5G.jpg"))
+    facts = exif.read_exif(corpus_file("mobile_HMD_Nokia_8.3_5G.jpg"))
 
     assert facts.taken_at == datetime(2022, 8, 14, 14, 12, 31, tzinfo=timezone(timedelta(hours=3)))
     assert facts.taken_at_has_offset is True
 
 
 def test_capture_time_of_heic_keeps_its_offset() -> None:
-    facts = imaging.read_exif(corpus_file("heic_IMG_5195.HEIC"))
+    facts = exif.read_exif(corpus_file("heic_IMG_5195.HEIC"))
 
     assert facts.taken_at == datetime(2021, 4, 11, 15, 47, 53, tzinfo=timezone(timedelta(hours=-5)))
 
 
 def test_capture_time_without_offset_is_naive() -> None:
-    facts = imaging.read_exif(corpus_file("mobile_jolla.jpg"))
+    facts = exif.read_exif(corpus_file("mobile_jolla.jpg"))
 
     assert facts.taken_at == datetime(2014, 9, 21, 16, 0, 56)
     assert facts.taken_at.tzinfo is None
@@ -349,7 +349,7 @@ def test_odd_capture_times_read_as_far_as_they_can(
     if offset is not None:
         exif_ifd[ExifTags.Base.OffsetTimeOriginal] = offset
 
-    facts = imaging.read_exif(jpeg(exif=exif_bytes(exif_ifd=exif_ifd)))
+    facts = exif.read_exif(jpeg(exif=exif_bytes(exif_ifd=exif_ifd)))
 
     assert facts.taken_at == expected
     assert facts.taken_at_has_offset is (expected is not None and expected.tzinfo is not None)
@@ -384,7 +384,7 @@ def _r(numerator: int, denominator: int = 1) -> IFDRational:
     ids=["zero-over-zero-seconds", "west", "degrees-over-zero", "no-ref", "null-island", "lat-123"],
 )
 def test_gps_rationals_are_read_or_refused(gps: dict, expected: tuple | None) -> None:
-    facts = imaging.read_exif(jpeg(exif=exif_bytes(gps=gps)))
+    facts = exif.read_exif(jpeg(exif=exif_bytes(gps=gps)))
 
     if expected is None:
         assert (facts.latitude, facts.longitude) == (None, None)
@@ -524,12 +524,10 @@ def test_same_photo_gives_the_same_derivative_bytes(name: str) -> None:
 
 
 def test_haversine_gives_known_distances() -> None:
-    assert imaging.haversine_m(48.8566, 2.3522, 48.8566, 2.3522) == 0
-    assert imaging.haversine_m(0, 0, 1, 0) == pytest.approx(111_195, rel=1e-3)
-    assert imaging.haversine_m(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(
-        343_560, rel=5e-3
-    )
-    assert imaging.haversine_m(0, 179.9, 0, -179.9) == pytest.approx(22_239, rel=1e-3)
+    assert flags.haversine_m(48.8566, 2.3522, 48.8566, 2.3522) == 0
+    assert flags.haversine_m(0, 0, 1, 0) == pytest.approx(111_195, rel=1e-3)
+    assert flags.haversine_m(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(343_560, rel=5e-3)
+    assert flags.haversine_m(0, 179.9, 0, -179.9) == pytest.approx(22_239, rel=1e-3)
 
 
 def test_truncated_jpeg_is_refused_even_after_weasyprint_is_imported(corpus):

@@ -18,9 +18,10 @@ from sqlalchemy import select, update
 from fieldreport.db import utcnow
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.photos import processing
-from fieldreport.photos.imaging import DAMAGED_MESSAGE, haversine_m
+from fieldreport.photos.flags import haversine_m
+from fieldreport.photos.imaging import DAMAGED_MESSAGE
 from fieldreport.photos.models import Photo
-from fieldreport.photos.tasks import enqueue_photo, enqueue_sweep
+from fieldreport.photos.tasks import enqueue_photo, enqueue_sweep, run_photo_job
 from fieldreport.reports.models import Report
 from fieldreport.storage import LocalStorage, derivative_key, original_key
 from tests.conftest import api_token, post_report, report_body
@@ -200,11 +201,9 @@ def test_distance_threshold_comes_from_the_settings(runtime, client_for, corpus)
     with runtime.db.session_scope() as session:
         session.execute(update(Photo).values(state="pending"))
     runtime.storage.delete(derivative_key(photo_row(runtime, photo_id).sha256, "display"))
-    with runtime.db.session_scope() as session:
-        photo = processing.process_photo(session, runtime.storage, photo_id, strict)
-        assert "photo taken 0.3 km from the reported position" in [
-            f["message"] for f in photo.flags
-        ]
+    assert run_photo_job(runtime.db, runtime.storage, strict, photo_id) == "done"
+    photo = photo_row(runtime, photo_id)
+    assert "photo taken 0.3 km from the reported position" in [f["message"] for f in photo.flags]
 
 
 def test_photo_taken_long_before_the_event_is_flagged(client_for, runtime):
@@ -287,8 +286,8 @@ def test_original_that_no_longer_matches_its_hash_is_failed_and_left_alone(
     sha256 = hashlib.sha256(data).hexdigest()
     damaged = data[:-10] + b"\x00" * 10
     runtime.storage.put(original_key(sha256), damaged)
-    with runtime.db.session_scope() as session:
-        photo = processing.process_photo(session, runtime.storage, photo_id, runtime.settings)
+    assert run_photo_job(runtime.db, runtime.storage, runtime.settings, photo_id) == "failed"
+    photo = photo_row(runtime, photo_id)
     assert photo.state == "failed"
     assert "damaged" in photo.failure_reason
     assert photo.sha256 == sha256
@@ -302,13 +301,12 @@ def test_running_the_job_again_gives_the_same_files_and_row(client_for, runtime,
     keys = [derivative_key(first.sha256, kind) for kind in ("display", "thumb")]
     files = [runtime.storage.get(key) for key in keys]
 
-    with runtime.db.session_scope() as session:
-        again = processing.process_photo(session, runtime.storage, first.id, runtime.settings)
-    assert again.attempts == first.attempts == 1
+    assert run_photo_job(runtime.db, runtime.storage, runtime.settings, first.id) == "done"
+    assert photo_row(runtime, first.id).attempts == first.attempts == 1
     for key in keys:
         runtime.storage.delete(key)
-    with runtime.db.session_scope() as session:
-        redone = processing.process_photo(session, runtime.storage, first.id, runtime.settings)
+    assert run_photo_job(runtime.db, runtime.storage, runtime.settings, first.id) == "done"
+    redone = photo_row(runtime, first.id)
     assert [runtime.storage.get(key) for key in keys] == files
     columns = (
         "state",
@@ -345,11 +343,10 @@ def test_storage_error_is_raised_for_a_retry_which_then_finishes(client_for, run
         runtime, client_for("obs1"), (corpus / "accept/Canon_40D.jpg").read_bytes()
     )
     flaky = _FlakyStorage(runtime.storage.root)
-    with pytest.raises(OSError), runtime.db.session_scope() as session:
-        processing.process_photo(session, flaky, photo_id, runtime.settings)
+    with pytest.raises(OSError):
+        run_photo_job(runtime.db, flaky, runtime.settings, photo_id)
     assert photo_row(runtime, photo_id).state == "processing"
-    with runtime.db.session_scope() as session:
-        processing.process_photo(session, flaky, photo_id, runtime.settings)
+    run_photo_job(runtime.db, flaky, runtime.settings, photo_id)
     photo = photo_row(runtime, photo_id)
     assert (photo.state, photo.attempts) == ("done", 2)
 
@@ -358,8 +355,8 @@ def test_photo_that_never_finishes_is_given_up_after_the_attempt_limit(client_fo
     photo_id = _stored_photo(runtime, client_for("obs1"), jpeg())
     with runtime.db.session_scope() as session:
         session.execute(update(Photo).values(attempts=processing.MAX_ATTEMPTS, state="processing"))
-    with runtime.db.session_scope() as session:
-        photo = processing.process_photo(session, runtime.storage, photo_id, runtime.settings)
+    assert run_photo_job(runtime.db, runtime.storage, runtime.settings, photo_id) == "failed"
+    photo = photo_row(runtime, photo_id)
     assert photo.state == "failed"
     assert "tried 5 times" in photo.failure_reason
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import AuditLog, User
-from fieldreport.accounts.roles import ROLES
+from fieldreport.accounts.roles import OBSERVER, ROLES
 from fieldreport.db import utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -86,7 +86,7 @@ def create_user(
         raise AccountError("username: letters, digits, dot, dash or underscore, at most 64")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
-    if role == "observer" and not team_code:
+    if role == OBSERVER and not team_code:
         raise AccountError("an observer needs a team code (--team T-01)")
     if session.scalar(select(User).where(User.username == username)):
         raise AccountError(f"user {username!r} exists already")

@@ -39,8 +39,9 @@ def login() -> Any:
             error = _("Too many failed attempts. Wait 15 minutes, then try again.")
             status = 429
         else:
+            # The attempt is audited either way; a failure is committed too, as the view returns
+            # normally, so the throttle counts it (docs/architecture.md, "Transactions").
             user = service.authenticate(db, form.username.data, form.password.data, address)
-            db.commit()
             if user is not None:
                 session.clear()
                 login_user(user, remember=False)

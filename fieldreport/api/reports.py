@@ -8,12 +8,12 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from fieldreport.accounts.roles import ALL_ROLES
+from fieldreport.accounts.roles import ALL_ROLES, OBSERVER
 from fieldreport.api.serializers import photo_json, report_json, report_response
-from fieldreport.db import utcnow
 from fieldreport.photos import service as photos
+from fieldreport.photos.forms import received_upload, refusal_status
 from fieldreport.reports import service
-from fieldreport.reports.schemas import ReportInvalid, validate_report
+from fieldreport.reports.schemas import ReportInvalid
 from fieldreport.sectors.models import Sector
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
@@ -24,51 +24,46 @@ bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/reports")
-@roles_required("observer")
+@roles_required(OBSERVER)
 def create_report() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return jsonify({"errors": {"body": ["Send a JSON object."]}}), 422
-    try:
-        data = validate_report(body, now=utcnow(), parties=runtime().settings.parties)
-    except ReportInvalid as invalid:
-        return jsonify({"errors": invalid.errors}), 422
+    rt = runtime()
     db = request_session()
     try:
-        outcome = service.submit_report(db, current_user, data)
+        outcome = service.submit_report_with_photos(
+            db, rt.storage, rt.queue, current_user, body, (), rt.settings
+        )
+    except ReportInvalid as invalid:
+        return jsonify({"errors": invalid.errors}), 422
     except service.ReportConflict as conflict:
-        db.commit()
+        # Answered normally, so the conflict's audit row is committed (web/transaction.py).
         return jsonify({"error": "conflict", "message": str(conflict)}), 409
-    db.commit()
     return report_response(outcome.report, 201 if outcome.created else 200)
 
 
 @bp.post("/reports/<client_id>/photos")
-@roles_required("observer")
+@roles_required(OBSERVER)
 def add_photo(client_id: str) -> Any:
-    db = request_session()
     report = visible_report_or_404(client_id=client_id)
-    upload = request.files.get("photo")
-    if upload is None:
+    file = request.files.get("photo")
+    if file is None:
         return jsonify({"errors": {"photo": ["Attach the photo in the field 'photo'."]}}), 422
-    settings = runtime().settings
+    rt = runtime()
     try:
-        outcome = photos.add_photo(
-            db,
-            runtime().storage,
+        outcome = photos.attach_photo(
+            request_session(),
+            rt.storage,
+            rt.queue,
             report,
             current_user,
-            upload.read(settings.max_photo_bytes + 1),
-            original_name=upload.filename,
-            max_bytes=settings.max_photo_bytes,
-            max_pixels=settings.max_photo_pixels,
+            received_upload(file, rt.settings.max_photo_bytes),
+            photos.PhotoLimits.from_settings(rt.settings),
         )
     except photos.PhotoRejected as rejected:
-        db.rollback()
-        status = 413 if rejected.too_large else 422
-        return jsonify({"error": "photo refused", "message": rejected.message}), status
-    db.commit()
-    photos.enqueue_processing(runtime().queue, [outcome.photo])
+        body = {"error": "photo refused", "message": rejected.message}
+        return jsonify(body), refusal_status(rejected)
     return jsonify(photo_json(outcome.photo, current_user)), 201 if outcome.created else 200
 
 

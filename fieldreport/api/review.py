@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
+from fieldreport.accounts.roles import COORDINATION
 from fieldreport.api.serializers import report_response
 from fieldreport.api.spec import answer
 from fieldreport.review import service as review
@@ -49,7 +50,7 @@ PATHS: dict[str, Any] = {
 
 
 @bp.post("/reports/<client_id>/review")
-@roles_required(*review.REVIEWER_ROLES)
+@roles_required(*COORDINATION)
 def review_report(client_id: str) -> Any:
     db = request_session()
     report = visible_report_or_404(client_id=client_id)
@@ -62,10 +63,7 @@ def review_report(client_id: str) -> Any:
     try:
         review.review_report(db, report, current_user, body["status"], comment)
     except review.TransitionRefused as refused:
-        db.rollback()
         return jsonify({"error": "conflict", "message": str(refused)}), 409
     except review.ReviewInvalid as invalid:
-        db.rollback()
         return jsonify({"errors": {invalid.field: [invalid.message]}}), 422
-    db.commit()
     return report_response(report, 200)

@@ -1,10 +1,13 @@
 """The photo job's work: derivatives without EXIF, EXIF facts, and flags that a reviewer reads.
 
-Runs in a worker (or in-process beside the web app) after the upload was committed. The original
-bytes are evidence and are only ever read: their SHA-256 is checked before anything is made from
-them. Running the job again gives the same files and the same row, so retries and sweeps are
-harmless. Errors split in two: a photo that cannot be used is marked failed with a reason (a
-retry could not fix it), while a storage or database hiccup is raised so the queue retries.
+Runs in a worker (or in-process beside the web app) after the upload was committed, in three
+steps that ``tasks.run_photo_job`` runs: :func:`claim_photo` (committed at once),
+:func:`make_outputs` (the slow part, holding no database lock) and :func:`finish_photo`. The
+original bytes are evidence and are only ever read: their SHA-256 is checked before anything is
+made from them. Running the job again gives the same files and the same row, so retries and
+sweeps are harmless. Errors split in two: a photo that cannot be used is marked failed with a
+reason (a retry could not fix it), while a storage or database hiccup is raised so the queue
+retries.
 """
 
 from __future__ import annotations
@@ -12,22 +15,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fieldreport.config import Settings
-from fieldreport.db import WRITE_OPTION, utcnow
-from fieldreport.photos.imaging import (
-    Derivatives,
-    ExifFacts,
-    ImageRejected,
-    haversine_m,
-    make_derivatives,
-    read_exif,
-)
+from fieldreport.db import utcnow
+from fieldreport.photos.exif import ExifFacts, read_exif
+from fieldreport.photos.flags import exif_time_utc, photo_flags
+from fieldreport.photos.imaging import Derivatives, ImageRejected, make_derivatives
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
 from fieldreport.storage import Storage, derivative_key, original_key
@@ -48,7 +45,7 @@ class PhotoNotFound(LookupError):
 
 
 @dataclass(frozen=True)
-class _ReportFacts:
+class ReportFacts:
     """What the flags compare the photo with, read while the claim holds the row."""
 
     latitude: float
@@ -57,49 +54,83 @@ class _ReportFacts:
     offset_minutes: int
 
 
-def process_photo(session: Session, storage: Storage, photo_id: int, settings: Settings) -> Photo:
-    """Make the photo's derivatives, record its EXIF facts and flags, and mark it done or failed.
+@dataclass(frozen=True)
+class PhotoWork:
+    """A claimed photo: what the slow part needs, copied out so that no session is held for it."""
 
-    Commits the claim (state ``processing``) at once so that a worker killed mid-job leaves a
-    trace the sweep finds; the outcome is left for the caller's commit. Raises ``OSError`` or
-    database errors for what a retry may fix, ``PhotoNotFound`` when the row is gone.
+    photo_id: int
+    sha256: str
+    report: ReportFacts
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    """What the slow part made, or why the photo cannot be used (then nothing was made)."""
+
+    derivatives: Derivatives | None = None
+    exif: ExifFacts | None = None
+    failure: str | None = None
+
+
+def claim_photo(session: Session, storage: Storage, photo_id: int) -> PhotoWork | None:
+    """Mark the photo *processing* (attempts, start time) and return the work; None if none is left.
+
+    The caller commits the claim before the slow part, so that a worker killed mid-job leaves a
+    trace the sweep finds. A photo already done or failed needs nothing; one tried too often is
+    marked failed here. Raises ``PhotoNotFound`` when the row is gone.
     """
     photo = session.get(Photo, photo_id)
     if photo is None:
         raise PhotoNotFound(f"no photo {photo_id}")
     if photo.state == "failed" or (photo.state == "done" and _derivatives_exist(storage, photo)):
-        return photo
+        return None
     attempts = photo.attempts or 0
     if attempts >= MAX_ATTEMPTS:
-        return _fail(photo, TOO_MANY_ATTEMPTS.format(attempts=attempts))
+        _fail(photo, TOO_MANY_ATTEMPTS.format(attempts=attempts))
+        return None
     report = session.get_one(Report, photo.report_id)
-    facts = _ReportFacts(
+    facts = ReportFacts(
         report.latitude, report.longitude, report.occurred_at, report.occurred_offset_minutes
     )
     photo.state = "processing"
     photo.attempts = attempts + 1
     photo.processing_started_at = utcnow()
-    session.commit()
+    return PhotoWork(photo.id, photo.sha256, facts)
 
+
+def make_outputs(storage: Storage, work: PhotoWork, settings: Settings) -> WorkResult:
+    """The slow part, with no database: check the original, store its derivatives, read EXIF.
+
+    Raises ``OSError`` for storage trouble a retry may fix; a photo that cannot be used comes
+    back as a failure instead.
+    """
     try:
-        data = storage.get(original_key(photo.sha256))
+        data = storage.get(original_key(work.sha256))
     except FileNotFoundError:
-        _begin_write(session)
-        return _fail(photo, MISSING_ORIGINAL)
-    if hashlib.sha256(data).hexdigest() != photo.sha256:
-        _begin_write(session)
-        return _fail(photo, DAMAGED_ORIGINAL)
+        return WorkResult(failure=MISSING_ORIGINAL)
+    if hashlib.sha256(data).hexdigest() != work.sha256:
+        return WorkResult(failure=DAMAGED_ORIGINAL)
     try:
         derivatives = make_derivatives(data, max_pixels=settings.max_photo_pixels)
     except ImageRejected as rejected:
-        _begin_write(session)
-        return _fail(photo, rejected.message)
+        return WorkResult(failure=rejected.message)
     exif = read_exif(data)
-    storage.put(derivative_key(photo.sha256, "display"), derivatives.display)
-    storage.put(derivative_key(photo.sha256, "thumb"), derivatives.thumbnail)
+    storage.put(derivative_key(work.sha256, "display"), derivatives.display)
+    storage.put(derivative_key(work.sha256, "thumb"), derivatives.thumbnail)
+    return WorkResult(derivatives, exif)
 
-    _begin_write(session)
-    _record(photo, derivatives, exif, facts, settings)
+
+def finish_photo(
+    session: Session, work: PhotoWork, result: WorkResult, settings: Settings
+) -> Photo:
+    """Record the slow part's result on the photo: done with its facts and flags, or failed."""
+    photo = session.get(Photo, work.photo_id)
+    if photo is None:
+        raise PhotoNotFound(f"no photo {work.photo_id}")
+    if result.failure is not None:
+        return _fail(photo, result.failure)
+    assert result.derivatives is not None and result.exif is not None
+    _record(photo, result.derivatives, result.exif, work.report, settings)
     return photo
 
 
@@ -123,80 +154,11 @@ def photos_needing_work(session: Session, *, stuck_before: datetime) -> list[int
     )
 
 
-def photo_flags(
-    exif: ExifFacts,
-    taken_at: datetime | None,
-    *,
-    latitude: float,
-    longitude: float,
-    occurred_at: datetime,
-    settings: Settings,
-) -> list[dict[str, Any]]:
-    """Plain-word warnings for a reviewer: where and when the photo was taken against the report.
-
-    A flag is a hint, not a verdict: a phone with a wrong clock or a photo sent later from
-    elsewhere is common, so nothing is rejected for it.
-    """
-    flags: list[dict[str, Any]] = []
-    if not exif.has_exif:
-        flags.append(
-            {
-                "code": "no_exif",
-                "message": "photo has no camera data (EXIF): its time and place cannot be checked",
-            }
-        )
-    elif exif.latitude is None or exif.longitude is None:
-        flags.append({"code": "no_gps", "message": "photo has no GPS position"})
-    if exif.latitude is not None and exif.longitude is not None:
-        distance_m = haversine_m(latitude, longitude, exif.latitude, exif.longitude)
-        if distance_m > settings.photo_distance_flag_m:
-            km = _km(distance_m)
-            flags.append(
-                {
-                    "code": "far_from_report",
-                    "message": f"photo taken {km} km from the reported position",
-                    "distance_m": round(distance_m),
-                    "distance_km": km,
-                    "threshold_m": settings.photo_distance_flag_m,
-                }
-            )
-    if taken_at is not None:
-        hours = (taken_at - occurred_at).total_seconds() / 3600
-        if abs(hours) > settings.photo_time_flag_hours:
-            when = "before" if hours < 0 else "after"
-            flags.append(
-                {
-                    "code": "time_far_from_event",
-                    "message": f"photo taken {_duration(abs(hours))} {when} the reported time",
-                    "hours": round(hours, 1),
-                    "threshold_hours": settings.photo_time_flag_hours,
-                }
-            )
-    return flags
-
-
-def exif_time_utc(exif: ExifFacts, offset_minutes: int) -> datetime | None:
-    """The EXIF capture time in UTC; a time without offset is read in the report's own offset.
-
-    Cameras write local wall-clock time without a zone; the phone that filed the report was in
-    the same place, so its offset is the best guess there is.
-    """
-    taken_at = exif.taken_at
-    if taken_at is None:
-        return None
-    if taken_at.tzinfo is None:
-        taken_at = taken_at.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
-    try:
-        return taken_at.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-
-
 def _record(
     photo: Photo,
     derivatives: Derivatives,
     exif: ExifFacts,
-    facts: _ReportFacts,
+    facts: ReportFacts,
     settings: Settings,
 ) -> None:
     taken_at = exif_time_utc(exif, facts.offset_minutes)
@@ -226,21 +188,5 @@ def _fail(photo: Photo, reason: str) -> Photo:
     return photo
 
 
-def _begin_write(session: Session) -> None:
-    """Start the outcome's transaction as a writer (SQLite: BEGIN IMMEDIATE), as the scope did."""
-    session.connection(execution_options={WRITE_OPTION: True})
-
-
 def _derivatives_exist(storage: Storage, photo: Photo) -> bool:
     return all(storage.exists(derivative_key(photo.sha256, kind)) for kind in DERIVATIVE_KINDS)
-
-
-def _km(distance_m: float) -> float | int:
-    km = distance_m / 1000
-    return round(km) if km >= 10 else round(km, 1)
-
-
-def _duration(hours: float) -> str:
-    if hours >= 48:
-        return f"{hours / 24:.0f} days"
-    return f"{hours:.0f} hours" if hours >= 1.5 else f"{hours * 60:.0f} minutes"

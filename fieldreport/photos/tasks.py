@@ -12,10 +12,13 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from fieldreport.db import after_commit, utcnow
+from fieldreport.config import Settings
+from fieldreport.db import Database, after_commit, utcnow
 from fieldreport.jobs import JobQueue, PeriodicTask
 from fieldreport.photos import processing
+from fieldreport.photos.models import Photo
 from fieldreport.runtime import current
+from fieldreport.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +32,26 @@ def job_id(photo_id: int) -> str:
 def process_photo(photo_id: int) -> str:
     """Job: make one photo's derivatives and flags; the photo's state after the job."""
     runtime = current()
-    with runtime.db.session_scope() as session:
-        try:
-            photo = processing.process_photo(session, runtime.storage, photo_id, runtime.settings)
-        except processing.PhotoNotFound:
-            log.warning("photo %s is gone; nothing to process", photo_id)
-            return "missing"
-        return photo.state
+    return run_photo_job(runtime.db, runtime.storage, runtime.settings, photo_id)
+
+
+def run_photo_job(db: Database, storage: Storage, settings: Settings, photo_id: int) -> str:
+    """The photo job with its infrastructure given: claim, slow part, outcome.
+
+    The claim is committed in its own scope before the slow part (docs/architecture.md,
+    "Transactions"), and the slow part holds no session, so no write lock is held while it runs.
+    """
+    try:
+        with db.session_scope() as session:
+            work = processing.claim_photo(session, storage, photo_id)
+            if work is None:
+                return session.get_one(Photo, photo_id).state
+        result = processing.make_outputs(storage, work, settings)
+        with db.session_scope() as session:
+            return processing.finish_photo(session, work, result, settings).state
+    except processing.PhotoNotFound:
+        log.warning("photo %s is gone; nothing to process", photo_id)
+        return "missing"
 
 
 def enqueue_photo(queue: JobQueue, photo_id: int) -> bool:

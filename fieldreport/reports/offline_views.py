@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template
 
+from fieldreport.accounts.roles import OBSERVER
 from fieldreport.config import PROJECT_ROOT
 from fieldreport.web.auth import roles_required
 
@@ -66,7 +67,7 @@ def service_worker() -> Any:
 
 
 @bp.get("/outbox")
-@roles_required("observer")
+@roles_required(OBSERVER)
 def outbox() -> Any:
     """What still waits to be sent from this phone; the list itself lives in the browser."""
     return render_template("reports/outbox.html")

@@ -214,17 +214,15 @@ def _narrative(raw: Any, errors: _Collector) -> str:
     return text.strip()
 
 
-def validate_report(
-    data: Mapping[str, Any], *, now: datetime, parties: Sequence[str]
-) -> ReportInput:
-    """Turn submitted values into a :class:`ReportInput`, or raise :class:`ReportInvalid`."""
-    errors = _Collector()
-    unknown = sorted(set(data) - set(FIELDS))
-    for name in unknown:
-        errors.add(name, "Unknown field.")
-    client_id = _client_id(data.get("client_id"), errors)
-    category, subcategory = _category(data, errors)
-    occurred_at = parse_occurred_at(data.get("occurred_at"), now, errors)
+@dataclass(frozen=True)
+class _Position:
+    latitude: float | None
+    longitude: float | None
+    accuracy_m: float | None
+    source: str | None
+
+
+def _position(data: Mapping[str, Any], errors: _Collector) -> _Position:
     latitude = _number(data.get("latitude"), "latitude", -90, 90, errors)
     longitude = _number(data.get("longitude"), "longitude", -180, 180, errors)
     accuracy = data.get("accuracy_m")
@@ -234,18 +232,43 @@ def validate_report(
     source = _choice(
         data.get("position_source") or "manual", "position_source", POSITION_SOURCES, errors
     )
+    return _Position(latitude, longitude, accuracy_m, source)
+
+
+def _details(
+    raw: Any, category: str | None, subcategory: str | None, errors: _Collector
+) -> dict[str, Any]:
+    raw = raw or {}
+    if not isinstance(raw, Mapping):
+        errors.add("details", "Must be an object of field values.")
+        return {}
+    if not (category and subcategory):
+        return {}
+    details, detail_errors = clean_details(category, subcategory, raw)
+    for name, message in detail_errors.items():
+        errors.add(f"details.{name}", message)
+    return details
+
+
+def validate_report(
+    data: Mapping[str, Any], *, now: datetime, parties: Sequence[str]
+) -> ReportInput:
+    """Turn submitted values into a :class:`ReportInput`, or raise :class:`ReportInvalid`.
+
+    Fields are checked in a fixed order, so the messages come back in the same order each time.
+    """
+    errors = _Collector()
+    for name in sorted(set(data) - set(FIELDS)):
+        errors.add(name, "Unknown field.")
+    client_id = _client_id(data.get("client_id"), errors)
+    category, subcategory = _category(data, errors)
+    occurred_at = parse_occurred_at(data.get("occurred_at"), now, errors)
+    position = _position(data, errors)
     basis = _choice(data.get("basis"), "basis", BASIS_CODES, errors)
     party, confidence = _attribution(data, parties, errors)
     narrative = _narrative(data.get("narrative"), errors)
     urgent = _urgent(data.get("urgent"), errors)
-    details: dict[str, Any] = {}
-    raw_details = data.get("details") or {}
-    if not isinstance(raw_details, Mapping):
-        errors.add("details", "Must be an object of field values.")
-    elif category and subcategory:
-        details, detail_errors = clean_details(category, subcategory, raw_details)
-        for name, message in detail_errors.items():
-            errors.add(f"details.{name}", message)
+    details = _details(data.get("details"), category, subcategory, errors)
     if category == "other" and not narrative:
         errors.add("narrative", "Describe what happened.")
     if errors.errors:
@@ -257,10 +280,10 @@ def validate_report(
         subcategory=subcategory or "",
         occurred_at=occurred_at.astimezone(UTC),
         occurred_offset_minutes=int(occurred_at.utcoffset().total_seconds() // 60),  # type: ignore[union-attr]
-        latitude=latitude or 0.0,
-        longitude=longitude or 0.0,
-        accuracy_m=accuracy_m,
-        position_source=source or "manual",
+        latitude=position.latitude or 0.0,
+        longitude=position.longitude or 0.0,
+        accuracy_m=position.accuracy_m,
+        position_source=position.source or "manual",
         basis=basis or "",
         attribution_party=party,
         attribution_confidence=confidence,

@@ -1,4 +1,4 @@
-"""Filing reports, the evidence ledger, and who may see which report.
+"""Filing reports (with their photos), the evidence ledger, and who may see which report.
 
 Idempotency rests on the unique ``client_id``: a repeat of the same submission answers with the
 stored report, a different body under the same ``client_id`` is refused and logged, and two
@@ -9,20 +9,33 @@ unique constraint inside a savepoint and then reads the winner's row.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
+from fieldreport.accounts.roles import COMMISSION, COORDINATOR, OBSERVER
 from fieldreport.accounts.service import audit
+from fieldreport.config import Settings
 from fieldreport.db import utcnow
+from fieldreport.jobs import JobQueue
+from fieldreport.photos.service import (
+    PhotoLimits,
+    Upload,
+    check_photo,
+    enqueue_pending,
+    store_photo,
+)
 from fieldreport.reports.models import Report, ReportVersion
-from fieldreport.reports.schemas import ReportInput, canonical_json, content_hash
+from fieldreport.reports.schemas import ReportInput, canonical_json, content_hash, validate_report
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.sectors.locate import sector_for_position
+from fieldreport.storage import Storage
 
 LEDGER_LOCK_ID = 72_031_017
 
@@ -158,6 +171,31 @@ def submit_report(session: Session, observer: User, data: ReportInput) -> Submit
     return SubmitOutcome(report, created=True)
 
 
+def submit_report_with_photos(
+    session: Session,
+    storage: Storage,
+    queue: JobQueue,
+    observer: User,
+    values: Mapping[str, Any],
+    uploads: Sequence[Upload],
+    settings: Settings,
+) -> SubmitOutcome:
+    """Use case: file a report and its photos, all or nothing; the HTML form and the API call it.
+
+    Refusals are raised before anything is written (docs/architecture.md, "Transactions"):
+    ``ReportInvalid`` for the values, ``PhotoRejected`` for the first photo that fails its check.
+    ``ReportConflict`` is the exception: its audit row is written, and meant to be kept. Each new
+    photo's job is queued once the caller's transaction commits.
+    """
+    data = validate_report(values, now=utcnow(), parties=settings.parties)
+    limits = PhotoLimits.from_settings(settings)
+    checked = [check_photo(upload, limits) for upload in uploads]
+    outcome = submit_report(session, observer, data)
+    stored = [store_photo(session, storage, outcome.report, observer, c).photo for c in checked]
+    enqueue_pending(session, queue, stored)
+    return outcome
+
+
 def visible_reports(session: Session, user: User) -> Select[tuple[Report]]:
     """A query of the reports ``user`` may see, newest first.
 
@@ -165,13 +203,13 @@ def visible_reports(session: Session, user: User) -> Select[tuple[Report]]:
     commission only verified reports; admins all.
     """
     query = select(Report)
-    if user.role == "observer":
+    if user.role == OBSERVER:
         query = query.where(Report.observer_id == user.id)
-    elif user.role == "coordinator":
+    elif user.role == COORDINATOR:
         sectors = visible_sector_ids(session, user)
         if sectors is not None:
             query = query.where(Report.sector_id.in_(sectors))
-    elif user.role == "commission":
+    elif user.role == COMMISSION:
         query = query.where(Report.status == "verified")
     return query.order_by(Report.received_at.desc(), Report.id.desc())
 

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.datastructures import FileStorage
 
-from fieldreport.accounts.roles import ALL_ROLES, sees_observer_names
+from fieldreport.accounts.roles import ALL_ROLES, OBSERVER, sees_observer_names
 from fieldreport.db import utcnow
 from fieldreport.photos import service as photos
+from fieldreport.photos.forms import received_uploads, refusal_status
 from fieldreport.reports import service
 from fieldreport.reports.forms import (
     ReportForm,
@@ -21,7 +21,7 @@ from fieldreport.reports.forms import (
     detail_input_name,
     form_to_values,
 )
-from fieldreport.reports.schemas import ReportInvalid, validate_report
+from fieldreport.reports.schemas import ReportInvalid
 from fieldreport.reports.taxonomy import BASIS_CODES, CATEGORIES, CONFIDENCE_CODES
 from fieldreport.sectors.models import Sector
 from fieldreport.web.auth import roles_required
@@ -57,69 +57,54 @@ def _render_form(values: dict[str, Any], errors: dict[str, list[str]], status: i
 
 
 @bp.get("/home")
-@roles_required("observer")
+@roles_required(OBSERVER)
 def home() -> Any:
     recent = service.list_reports(request_session(), current_user, limit=5)
     return render_template("reports/home.html", recent=recent)
 
 
 @bp.get("/reports/new")
-@roles_required("observer")
+@roles_required(OBSERVER)
 def new() -> Any:
     return _render_form(blank_values(_viewer_zone(), utcnow()), {})
 
 
-def _photo_files() -> list[FileStorage]:
-    return [item for item in request.files.getlist("photos") if item and item.filename]
-
-
 @bp.post("/reports/new")
-@roles_required("observer")
+@roles_required(OBSERVER)
 def create() -> Any:
     ReportForm().validate_on_submit()
-    settings = runtime().settings
-    values = form_to_values(request.form, _viewer_zone())
+    rt = runtime()
     kept = dict(request.form)
+    uploads = received_uploads(request.files.getlist("photos"), rt.settings.max_photo_bytes)
     try:
-        data = validate_report(values, now=utcnow(), parties=settings.parties)
+        outcome = service.submit_report_with_photos(
+            request_session(),
+            rt.storage,
+            rt.queue,
+            current_user,
+            form_to_values(request.form, _viewer_zone()),
+            uploads,
+            rt.settings,
+        )
     except ReportInvalid as invalid:
         return _render_form(kept, invalid.errors, 422)
-    db = request_session()
-    try:
-        outcome = service.submit_report(db, current_user, data)
     except service.ReportConflict:
         kept["client_id"] = blank_values(_viewer_zone(), utcnow())["client_id"]
         return _render_form(
             kept, {"client_id": [_("This form was already used. Send again.")]}, 409
         )
-    stored = []
-    for upload in _photo_files():
-        try:
-            stored.append(
-                photos.add_photo(
-                    db,
-                    runtime().storage,
-                    outcome.report,
-                    current_user,
-                    upload.read(settings.max_photo_bytes + 1),
-                    original_name=upload.filename,
-                    max_bytes=settings.max_photo_bytes,
-                    max_pixels=settings.max_photo_pixels,
-                ).photo
-            )
-        except photos.PhotoRejected as rejected:
-            db.rollback()
-            name = photos.display_name(upload.filename) or "photo"
-            message = _(
-                "%(name)s: %(reason)s Nothing was sent; choose the photos again.",
-                name=name,
-                reason=rejected.message,
-            )
-            return _render_form(kept, {"photos": [message]}, 413 if rejected.too_large else 422)
-    db.commit()
-    photos.enqueue_processing(runtime().queue, stored)
+    except photos.PhotoRejected as rejected:
+        return _render_form(kept, {"photos": [_photo_refusal(rejected)]}, refusal_status(rejected))
     flash(_("Report sent.") if outcome.created else _("This report had already arrived."))
     return redirect(url_for("reports.detail", report_id=outcome.report.id))
+
+
+def _photo_refusal(rejected: photos.PhotoRejected) -> str:
+    return _(
+        "%(name)s: %(reason)s Nothing was sent; choose the photos again.",
+        name=photos.display_name(rejected.original_name) or "photo",
+        reason=rejected.message,
+    )
 
 
 @bp.get("/reports")

@@ -1,4 +1,8 @@
-"""Reviewing reports: the status workflow (DESIGN §4), questions to observers, the history.
+"""Reviewing reports: the status workflow, questions to observers and their answers, the history.
+
+The two use cases, :func:`review_report` (a coordinator's decision) and :func:`answer_question`
+(the observer's answer to a needs-info question), serve the review pages and the API alike. Each
+checks everything before it writes, so a refusal leaves nothing to undo.
 
 Allowed transitions (anything else raises :class:`TransitionRefused`, a 409 on the API):
 
@@ -22,13 +26,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
-from fieldreport.accounts.roles import COORDINATION, OBSERVER, sees_observer_names
+from fieldreport.accounts.roles import OBSERVER, coordinates, sees_observer_names
 from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import visible_reports
 from fieldreport.review.models import ReviewEvent
 
-REVIEWER_ROLES = COORDINATION
 DECISIONS = ("verified", "disputed", "rejected", "needs_info")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "submitted": frozenset({"in_review", *DECISIONS}),
@@ -43,7 +46,7 @@ MAX_COMMENT = 4000
 
 
 class TransitionRefused(Exception):
-    """The report's status does not allow this change (DESIGN §4)."""
+    """The report's status does not allow this change (see the transitions above)."""
 
     def __init__(self, from_status: str, to_status: str) -> None:
         super().__init__(f"a {from_status} report cannot become {to_status}")
@@ -80,7 +83,7 @@ def review_report(
 
     ``needs_info`` needs the question in ``comment``; it is shown to the observer.
     """
-    if reviewer.role not in REVIEWER_ROLES:
+    if not coordinates(reviewer):
         raise ReviewInvalid("status", "only coordinators review reports")
     if to_status not in TRANSITIONS:
         raise ReviewInvalid("status", f"unknown status {to_status!r}")
@@ -141,7 +144,7 @@ class HistoryEntry:
 def _actor_label(user: User, viewer: User) -> str:
     # The commission never sees who an observer is; a team code is what it may know.
     if not sees_observer_names(viewer) or (viewer.role == OBSERVER and user.id != viewer.id):
-        return user.team_code if user.role == "observer" and user.team_code else user.role
+        return user.team_code if user.role == OBSERVER and user.team_code else user.role
     return user.display_name
 
 

@@ -1,7 +1,9 @@
 """Web pages of the review domain (a thin layer over review/service.py).
 
 The queue for coordinators, their decision on a report, and the observer's answer to a
-question. The report page (reports/detail.html) shows the panel through ``review_panel``.
+question. The use cases refuse before they write, so a refusal is flashed and the view returns
+normally (docs/architecture.md, "Transactions"). The report page (reports/detail.html) shows the
+panel through ``review_panel``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from fieldreport.accounts.roles import COORDINATION, OBSERVER, coordinates
 from fieldreport.review import service
 from fieldreport.review.forms import AnswerForm, ReviewForm
 from fieldreport.sectors.limits import visible_sector_ids
@@ -24,7 +27,7 @@ bp = Blueprint("review", __name__)
 
 
 @bp.get("/review")
-@roles_required(*service.REVIEWER_ROLES)
+@roles_required(*COORDINATION)
 def queue() -> Any:
     db = request_session()
     scope = request.args.get("scope") or None
@@ -41,7 +44,7 @@ def queue() -> Any:
 
 
 @bp.post("/review/<int:report_id>")
-@roles_required(*service.REVIEWER_ROLES)
+@roles_required(*COORDINATION)
 def decide(report_id: int) -> Any:
     db = request_session()
     report = visible_report_or_404(report_id=report_id)
@@ -51,16 +54,14 @@ def decide(report_id: int) -> Any:
     try:
         service.review_report(db, report, current_user, form.status.data, form.comment.data)
     except (service.TransitionRefused, service.ReviewInvalid) as error:
-        db.rollback()
         flash(_("Not changed: %(reason)s.", reason=str(error)))
         return redirect(url_for("reports.detail", report_id=report_id))
-    db.commit()
     flash(_("Review saved."))
     return redirect(url_for("review.queue"))
 
 
 @bp.post("/reports/<int:report_id>/answer")
-@roles_required("observer")
+@roles_required(OBSERVER)
 def answer(report_id: int) -> Any:
     db = request_session()
     report = visible_report_or_404(report_id=report_id)
@@ -71,10 +72,8 @@ def answer(report_id: int) -> Any:
     try:
         service.answer_question(db, report, current_user, form.answer.data)
     except (service.TransitionRefused, service.ReviewInvalid) as error:
-        db.rollback()
         flash(_("Not sent: %(reason)s.", reason=str(error)))
         return redirect(url_for("reports.detail", report_id=report_id))
-    db.commit()
     flash(_("Answer sent to the coordinators."))
     return redirect(url_for("reports.detail", report_id=report_id))
 
@@ -82,8 +81,8 @@ def answer(report_id: int) -> Any:
 def review_panel(report: Any) -> dict[str, Any]:
     """What the report page shows of the review: history, open question, the forms allowed."""
     db = request_session()
-    reviewer = current_user.role in service.REVIEWER_ROLES
-    owner = current_user.role == "observer" and report.observer_id == current_user.id
+    reviewer = coordinates(current_user)
+    owner = current_user.role == OBSERVER and report.observer_id == current_user.id
     question = service.open_question(db, report)
     allowed = service.allowed_transitions(report.status) if reviewer else []
     review_form = None

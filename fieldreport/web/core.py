@@ -8,15 +8,16 @@ from flask import Blueprint, jsonify, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
+from fieldreport.accounts.roles import ADMIN, COMMISSION, COORDINATOR, OBSERVER
 from fieldreport.web.context import runtime
 
 bp = Blueprint("core", __name__)
 
 HOME_BY_ROLE = {
-    "observer": "reports.home",
-    "coordinator": "reports.index",
-    "commission": "reports.index",
-    "admin": "reports.index",
+    OBSERVER: "reports.home",
+    COORDINATOR: "reports.index",
+    COMMISSION: "reports.index",
+    ADMIN: "reports.index",
 }
 
 
