@@ -24,9 +24,10 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from fieldreport.clock import PeriodicRunner, PeriodicTask
 
 if TYPE_CHECKING:
     from fieldreport.config import Settings
@@ -51,75 +52,6 @@ def rq_job_id(job_id: str) -> str:
     Callers keep the readable ids of the design (``photo:42``); RQ sees ``photo_42``.
     """
     return _NOT_IN_RQ_IDS.sub("_", job_id)
-
-
-@dataclass(frozen=True)
-class PeriodicTask:
-    """Work to enqueue every ``interval(settings)`` seconds; an interval of 0 or less is off.
-
-    ``enqueue`` should only enqueue (with a deterministic job id), never do the work itself: it
-    runs in the process that keeps time (a worker, or the embedded app), not in a job. Each
-    domain declares its own in its ``tasks.py``; ``fieldreport.periodic`` collects them.
-    """
-
-    name: str
-    interval: Callable[[Settings], float]
-    enqueue: Callable[[JobQueue], object]
-
-
-class PeriodicRunner:
-    """Calls each periodic task's ``enqueue`` when it is due: all at once at start, then on time."""
-
-    def __init__(self, queue: JobQueue, tasks: Iterable[PeriodicTask]) -> None:
-        self.queue = queue
-        self.tasks = list(tasks)
-        self._due: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def run_due(self) -> float:
-        """Enqueue what is due; the seconds until the next task is due."""
-        now = time.monotonic()
-        settings = self.queue.settings
-        waits = []
-        with self.queue.activate():
-            for task in self.tasks:
-                wait = self._run_if_due(task, settings, now)
-                if wait is not None:
-                    waits.append(wait)
-        return min(waits, default=60.0)
-
-    def _run_if_due(self, task: PeriodicTask, settings: Settings, now: float) -> float | None:
-        """Enqueue ``task`` if due; seconds until it is due again (None: off or broken)."""
-        # One broken task must not stop the clock for the others (the sweep among them).
-        try:
-            interval = task.interval(settings)
-            if interval <= 0:
-                return None
-            due = self._due.get(task.name, now)
-            if due <= now:
-                self._due[task.name] = due = now + interval
-                task.enqueue(self.queue)
-        except Exception:
-            log.exception("periodic task %s failed", task.name)
-            return None
-        return due - now
-
-    def start(self) -> PeriodicRunner:
-        self._thread = threading.Thread(target=self._loop, name="periodic", daemon=True)
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        wait = self.run_due()
-        while not self._stop.wait(wait):
-            wait = self.run_due()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
 
 
 class JobQueue:

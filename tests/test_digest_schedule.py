@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from fieldreport.clock import PeriodicRunner
 from fieldreport.config import PROJECT_ROOT
 from fieldreport.db import utcnow
 from fieldreport.digests import schedule, service, tasks
-from fieldreport.jobs import PeriodicRunner
 from fieldreport.runtime import activated, build_runtime
 from tests.conftest import make_settings
 from tests.digest_factories import add_report

@@ -416,7 +416,7 @@ def test_report_page_shows_the_thumbnail_and_the_flags(client_for, runtime, corp
 def test_periodic_runner_runs_due_tasks_and_survives_a_broken_one(tmp_path):
     from types import SimpleNamespace
 
-    from fieldreport.jobs import PeriodicRunner, PeriodicTask
+    from fieldreport.clock import PeriodicRunner, PeriodicTask
 
     ran: list[str] = []
 

@@ -13,8 +13,9 @@ import os
 import sys
 
 import fieldreport.models  # noqa: F401  (register every table before jobs are forked)
+from fieldreport.clock import PeriodicRunner
 from fieldreport.config import SettingsError, load_settings
-from fieldreport.jobs import QUEUE_NAMES, PeriodicRunner
+from fieldreport.jobs import QUEUE_NAMES
 from fieldreport.logs import setup_logging
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime, set_process_default

@@ -23,10 +23,11 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
+from fieldreport.clock import PeriodicTask
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
 from fieldreport.digests import pipeline, schedule, sending, service
-from fieldreport.jobs import JobQueue, PeriodicTask
+from fieldreport.jobs import JobQueue
 from fieldreport.runtime import Runtime, current
 
 log = logging.getLogger(__name__)

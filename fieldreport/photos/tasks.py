@@ -12,9 +12,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from fieldreport.clock import PeriodicTask
 from fieldreport.config import Settings
 from fieldreport.db import Database, after_commit, utcnow
-from fieldreport.jobs import JobQueue, PeriodicTask
+from fieldreport.jobs import JobQueue
 from fieldreport.photos import processing
 from fieldreport.photos.models import Photo
 from fieldreport.runtime import current

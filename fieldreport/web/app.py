@@ -1,43 +1,29 @@
-"""The Flask application: settings, extensions, blueprints, error pages and security headers."""
+"""The Flask application: settings, extensions, log-in, blueprints (errors and headers apart)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request, session
+from flask import Flask, jsonify, redirect, request, url_for
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import CSRFProtect
 
+from fieldreport.accounts.service import load_user as load_session_user
 from fieldreport.config import PROJECT_ROOT, Settings, load_settings
+from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime
+from fieldreport.web.errors import register_error_handlers, wants_json
+from fieldreport.web.security import content_security_policy, security_headers
+from fieldreport.web.templating import register_template_helpers
 from fieldreport.web.transaction import own_transactions, request_session
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 compress = Compress()
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
-    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
-
-
-def content_security_policy(map_tile_url: str) -> str:
-    """The CSP, letting images come from the map tile host when one is configured."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(map_tile_url.replace("{s}", "*")) if map_tile_url else None
-    if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
-        return CONTENT_SECURITY_POLICY
-    source = f"{parts.scheme}://{parts.netloc}"
-    return CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {source}", 1)
 
 
 def _flask_config(settings: Settings) -> dict[str, Any]:
@@ -87,73 +73,6 @@ def _select_timezone() -> str | None:
     if current_user.is_authenticated and current_user.time_zone:
         return current_user.time_zone
     return None
-
-
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
-def _error_response(status: int, title: str, message: str, **extra: Any) -> Any:
-    if _wants_json():
-        response = jsonify({"error": title, "message": message, **extra})
-    else:
-        response = render_template("errors.html", status=status, title=title, message=message)
-    return response, status
-
-
-def _register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error: CSRFError) -> Any:
-        return _error_response(
-            400,
-            "Form expired",
-            "The form's security token was missing or has expired. Go back, reload the page "
-            "and send it again; nothing you typed was stored.",
-        )
-
-    @app.errorhandler(413)
-    def too_large(error: HTTPException) -> Any:
-        limit = app.config["MAX_CONTENT_LENGTH"] / 1e6
-        return _error_response(
-            413,
-            "Too large",
-            f"What you sent is larger than the {limit:.0f} MB this server accepts at once. "
-            "Send fewer or smaller photos at a time.",
-        )
-
-    @app.errorhandler(OperationalError)
-    def database_busy(error: OperationalError) -> Any:
-        if "locked" not in str(error.orig).lower() and "busy" not in str(error.orig).lower():
-            raise error
-        message = "The server is busy. Nothing was stored; try again in a few seconds."
-        if _wants_json():
-            response = app.make_response((jsonify({"error": "Busy", "message": message}), 503))
-        else:
-            # No template: the full page would load the user, which needs the locked database.
-            page = f"<!doctype html><title>Busy</title><h1>Busy</h1><p>{message}</p>"
-            response = app.make_response((page, 503))
-        response.headers["Retry-After"] = "5"
-        return response
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Any:
-        return _error_response(error.code or 500, error.name, error.description or "")
-
-
-def _security_headers(response: Any) -> Any:
-    from flask import current_app
-
-    policy = current_app.config.get("FIELDREPORT_CSP", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("Content-Security-Policy", policy)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
-    # The session cookie, not current_user: this runs on error pages too, where loading the
-    # user may be what just failed (a locked database).
-    if "_user_id" in session and not request.path.startswith("/static/"):
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -208,38 +127,32 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     app.extensions["fieldreport.db"] = runtime.db
 
     csrf.init_app(app)
+    _init_login(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    compress.init_app(app)
+    app.after_request(security_headers)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    own_transactions(app)
+    register_template_helpers(app)
+    if runtime.queue.mode == "in-process" and not settings.testing:
+        # Embedded default: this process keeps time for the sweep (RQ workers do it otherwise).
+        runtime.queue.start_periodic(PERIODIC_TASKS)
+    return app
+
+
+def _init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
-    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
-    compress.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str) -> Any:
-        from fieldreport.accounts.service import load_user as load
-
-        return load(request_session(), session_id)
+        return load_session_user(request_session(), session_id)
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
-        from flask import redirect, url_for
-
-        if _wants_json():
+        if wants_json():
             return jsonify({"error": "Unauthorized", "message": "Log in first."}), 401
         return redirect(url_for("accounts.login", next=request.full_path))
-
-    app.after_request(_security_headers)
-    _register_error_handlers(app)
-    _register_blueprints(app)
-    own_transactions(app)
-
-    from fieldreport.web.templating import register_template_helpers
-
-    register_template_helpers(app)
-    if runtime.queue.mode == "in-process" and not settings.testing:
-        # Embedded default: this process keeps time for the sweep (RQ workers do it otherwise).
-        from fieldreport.periodic import PERIODIC_TASKS
-
-        runtime.queue.start_periodic(PERIODIC_TASKS)
-    return app
