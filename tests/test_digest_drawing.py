@@ -24,7 +24,7 @@ from fieldreport.digests.drawing import (
     render_trend_png,
 )
 from fieldreport.reports.taxonomy import CATEGORY_BY_CODE
-from fieldreport.sectors.geometry import SECTOR_KINDS
+from fieldreport.sectors.kinds import SECTOR_KINDS
 
 TAXONOMY = tuple(CATEGORY_BY_CODE)
 WHITE = (255, 255, 255)

@@ -16,16 +16,16 @@ import shapely
 from shapely import affinity
 
 from bench.sectors import naive_locate
-from fieldreport.sectors.geometry import (
+from fieldreport.sectors.geojson import (
     DOCUMENT,
-    SECTOR_KINDS,
     FeatureProblem,
     SectorFeature,
     SectorImportError,
-    SectorLocator,
     parse_sector_collection,
     to_feature_collection,
 )
+from fieldreport.sectors.kinds import SECTOR_KINDS
+from fieldreport.sectors.locator import SectorLocator
 
 ITALY = (11.885, 43.467)
 MADRID = (-3.725, 40.447)
