@@ -23,7 +23,8 @@ from shapely.geometry import Point
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fieldreport.sectors.geometry import GeometryLike, SectorLocator, as_polygonal, overlap_rank
+from fieldreport.sectors.locator import SectorLocator
+from fieldreport.sectors.shapes import GeometryLike, as_polygonal, overlap_rank
 
 CENTRE_LAT, CENTRE_LON = 43.467, 11.885  # the Italian test photo's position
 KM_PER_DEG_LAT = 110.574

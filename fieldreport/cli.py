@@ -113,7 +113,7 @@ def create_user_command(
 @main.command("import-sectors", help="Import sectors from a GeoJSON FeatureCollection.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_sectors(path: Path) -> None:
-    from fieldreport.sectors.geometry import DOCUMENT, SectorImportError
+    from fieldreport.sectors.geojson import DOCUMENT, SectorImportError
     from fieldreport.sectors.service import import_sector_collection
 
     runtime = _runtime()

@@ -20,8 +20,8 @@ from fieldreport.accounts.service import create_user
 from fieldreport.db import utcnow
 from fieldreport.reports.schemas import validate_report
 from fieldreport.reports.service import submit_report
-from fieldreport.sectors.geometry import square_polygon
 from fieldreport.sectors.models import Sector
+from fieldreport.sectors.shapes import square_polygon
 
 DEMO_ACCOUNTS = (
     ("observer1", "observer", "T-01", "Observer One"),

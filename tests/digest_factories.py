@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import append_version
-from fieldreport.sectors.geometry import square_polygon
 from fieldreport.sectors.models import Assignment, Sector
+from fieldreport.sectors.shapes import square_polygon
 
 
 def square(lon: float, lat: float, half: float = 0.05) -> dict[str, Any]:

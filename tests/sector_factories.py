@@ -9,7 +9,7 @@ from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
 from fieldreport.reports.schemas import validate_report
 from fieldreport.reports.service import submit_report
-from fieldreport.sectors.geometry import square_polygon
+from fieldreport.sectors.shapes import square_polygon
 from tests.conftest import report_body
 
 square = square_polygon

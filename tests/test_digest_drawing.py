@@ -17,7 +17,7 @@ from fieldreport.digests.pdf import ResourceRefused, html_to_pdf
 from fieldreport.digests.picture import category_hex, png_data_uri, translated_labels
 from fieldreport.digests.projection import MapEvent, MapProjection, MapSector
 from fieldreport.reports.taxonomy import CATEGORY_BY_CODE, CATEGORY_COLOURS
-from fieldreport.sectors.geometry import SECTOR_KINDS
+from fieldreport.sectors.kinds import SECTOR_KINDS
 
 TAXONOMY = tuple(CATEGORY_BY_CODE)
 WHITE = (255, 255, 255)

@@ -16,16 +16,17 @@ import shapely
 from shapely import affinity
 
 from bench.sectors import naive_locate
-from fieldreport.sectors.geometry import (
+from fieldreport.sectors.geojson import (
     DOCUMENT,
-    SECTOR_KINDS,
     FeatureProblem,
     SectorFeature,
     SectorImportError,
-    SectorLocator,
     parse_sector_collection,
     to_feature_collection,
 )
+from fieldreport.sectors.kinds import SECTOR_KINDS, kind_priority, parse_kind
+from fieldreport.sectors.locator import SectorLocator
+from fieldreport.sectors.shapes import as_polygonal, overlap_rank, square_polygon
 
 ITALY = (11.885, 43.467)
 MADRID = (-3.725, 40.447)
@@ -480,6 +481,46 @@ def test_locate_many_refuses_lists_of_different_lengths(locator: SectorLocator[s
 def test_locator_refuses_an_unknown_kind() -> None:
     with pytest.raises(ValueError, match="unknown sector kind"):
         SectorLocator([("IT-1", AREZZO, "zone")])
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("DMZ", "dmz"),
+        ("Demilitarised-Zone", "dmz"),
+        ("crossing_point", "crossing_point"),
+        ("  Crossing  point area ", "crossing_point"),
+        ("Sector", "sector"),
+        ("zone", None),
+        (3, None),
+    ],
+)
+def test_parse_kind_reads_codes_and_labels(typed: object, code: str | None) -> None:
+    assert parse_kind(typed) == code
+
+
+def test_the_more_specific_kind_has_the_lower_priority() -> None:
+    priorities = [kind_priority(kind) for kind in ("crossing point area", "DMZ", "sector")]
+
+    assert priorities == sorted(priorities) and len(set(priorities)) == 3
+
+
+def test_overlap_rank_measures_area_on_the_sphere() -> None:
+    south = overlap_rank("sector", as_polygonal(square_polygon(11.0, 10.0, 0.1)))
+    north = overlap_rank("sector", as_polygonal(square_polygon(11.0, 60.0, 0.1)))
+
+    assert south[0] == north[0]
+    assert north[1] < south[1] * 0.6  # a degree of longitude shrinks with latitude
+    assert south[1] == pytest.approx(22_000**2, rel=0.02)
+
+
+def test_as_polygonal_refuses_what_is_not_an_area() -> None:
+    with pytest.raises(ValueError, match="must be a Polygon or MultiPolygon, not Point"):
+        as_polygonal({"type": "Point", "coordinates": [11.0, 43.0]})
+
+
+def test_square_polygon_contains_its_centre() -> None:
+    assert SectorLocator([("SQ", square_polygon(*ITALY, 0.01), "sector")]).locate(*ITALY) == "SQ"
 
 
 def random_sectors(rng: random.Random, count: int) -> list[tuple[str, dict[str, Any], str]]:

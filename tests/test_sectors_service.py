@@ -9,7 +9,7 @@ from fieldreport.reports.models import Report
 from fieldreport.runtime import activated
 from fieldreport.sectors import service
 from fieldreport.sectors.errors import SectorError
-from fieldreport.sectors.geometry import DOCUMENT, SectorImportError, parse_sector_collection
+from fieldreport.sectors.geojson import DOCUMENT, SectorImportError, parse_sector_collection
 from fieldreport.sectors.locate import rederive_report_sectors
 from fieldreport.sectors.models import Sector
 from tests.sector_factories import DMZ, EAST, WEST, collection, feature, file_report, square

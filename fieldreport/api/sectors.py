@@ -10,7 +10,7 @@ from flask_login import current_user
 from fieldreport.accounts.roles import ALL_ROLES, COORDINATION
 from fieldreport.api.spec import answer
 from fieldreport.sectors import service as sectors
-from fieldreport.sectors.geometry import SectorImportError
+from fieldreport.sectors.geojson import SectorImportError
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime

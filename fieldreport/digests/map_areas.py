@@ -39,7 +39,7 @@ HATCH_PERIOD = 7  # px at 1x
 
 
 def area_kind(kind: str) -> str:
-    # Keys follow sectors.geometry.SECTOR_KINDS; a kind added there is drawn as a sector.
+    # Keys follow sectors.kinds.SECTOR_KINDS; a kind added there is drawn as a sector.
     return kind if kind in AREA_STYLES else "sector"
 
 

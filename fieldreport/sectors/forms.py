@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from fieldreport.sectors.geometry import MAX_CODE_LENGTH, MAX_NAME_LENGTH
+from fieldreport.sectors.geojson import MAX_CODE_LENGTH, MAX_NAME_LENGTH
 
 KIND_CHOICES = [
     SelectChoice("sector", _l("Sector")),

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fieldreport.reports.models import Report
-from fieldreport.sectors.geometry import SectorLocator
+from fieldreport.sectors.locator import SectorLocator
 from fieldreport.sectors.models import Sector
 
 _cache_lock = threading.Lock()

@@ -20,7 +20,7 @@ from fieldreport.accounts.service import audit
 from fieldreport.db import after_commit, utcnow
 from fieldreport.jobs import JobQueue
 from fieldreport.sectors.errors import SectorError
-from fieldreport.sectors.geometry import (
+from fieldreport.sectors.geojson import (
     SectorFeature,
     SectorImportError,
     parse_sector_collection,

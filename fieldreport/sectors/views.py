@@ -20,7 +20,7 @@ from fieldreport.accounts.roles import COORDINATION
 from fieldreport.sectors import limits, service
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.forms import ImportForm, LimitsForm, SectorForm
-from fieldreport.sectors.geometry import DOCUMENT, FeatureProblem, SectorImportError
+from fieldreport.sectors.geojson import DOCUMENT, FeatureProblem, SectorImportError
 from fieldreport.sectors.models import Sector
 from fieldreport.sectors.view_helpers import require_unlimited, viewer_limits
 from fieldreport.web.auth import roles_required

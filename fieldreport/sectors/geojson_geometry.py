@@ -1,0 +1,217 @@
+"""Check the geometry of one feature of a sector file: structure, range, GEOS validity.
+
+Each check appends plain reasons for a coordinator to `reasons` (shared with the feature's other
+checks) and returns None on refusal. Geometries are never repaired silently: a sector's line may
+be the subject of an agreement between the parties, so it must be fixed at source.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+Ring = list[tuple[float, float]]
+
+_GEOS_REASON = re.compile(r"^(?P<what>[^\[]+?)\s*\[(?P<x>\S+) (?P<y>\S+)\]$")
+_GEOS_PLAIN = {
+    "Self-intersection": "the boundary crosses itself",
+    "Ring Self-intersection": "a ring touches itself",
+    "Hole lies outside shell": "a hole lies outside its outer ring",
+    "Holes are nested": "a hole lies inside another hole",
+    "Interior is disconnected": "holes cut the polygon into pieces",
+    "Nested shells": "one polygon of the MultiPolygon lies inside another",
+    "Duplicate Rings": "a ring appears twice",
+    "Too few points in geometry component": "a ring has fewer than 3 distinct positions",
+}
+
+
+def parse_geometry(raw: Any, reasons: list[str], *, check_range: bool) -> dict[str, Any] | None:
+    """Check a GeoJSON geometry structurally and with GEOS; return it normalised or None.
+
+    `check_range` is off when the file's CRS was already refused: its numbers are not lon/lat.
+    """
+    coordinates = _polygonal_coordinates(raw, reasons)
+    if coordinates is None:
+        return None
+    multi = raw.get("type") == "MultiPolygon"
+    polygons = _parse_polygons(coordinates if multi else [coordinates], multi, reasons)
+    if polygons is None:
+        return None
+    positions = [pos for rings in polygons for ring in rings for pos in ring]
+    if check_range:
+        range_problem = _range_problem(positions)
+        if range_problem:
+            reasons.append(range_problem)
+            return None
+    geom = _valid_shape(polygons, multi, reasons)
+    if geom is None:
+        return None
+    lons = [lon for lon, _ in positions]
+    if check_range and max(lons) - min(lons) > 180:
+        reasons.append(
+            "spans more than 180° of longitude; a polygon across the antimeridian must be "
+            "split in two (RFC 7946 §3.1.9)"
+        )
+        return None
+    return _geojson_dict(shapely.orient_polygons(geom))
+
+
+def _polygonal_coordinates(raw: Any, reasons: list[str]) -> list[Any] | None:
+    """The coordinates of a Polygon or MultiPolygon object, or None (and why)."""
+    if raw is None:
+        reasons.append("has no geometry")
+        return None
+    if not isinstance(raw, Mapping):
+        reasons.append("geometry is not an object")
+        return None
+    geom_type = raw.get("type")
+    if geom_type not in ("Polygon", "MultiPolygon"):
+        shown = f"a {geom_type}" if isinstance(geom_type, str) else "of no known type"
+        reasons.append(f"not a polygon: the geometry is {shown}; a sector must be an area")
+        return None
+    coordinates = raw.get("coordinates")
+    if not isinstance(coordinates, list):
+        reasons.append("geometry has no coordinates list")
+        return None
+    if not coordinates:
+        reasons.append(f"empty {geom_type}: it has no coordinates")
+        return None
+    return coordinates
+
+
+def _parse_polygons(
+    raw_polygons: list[Any], multi: bool, reasons: list[str]
+) -> list[list[Ring]] | None:
+    """Each polygon's rings as (lon, lat) tuples; None if any polygon or ring was refused."""
+    polygons: list[list[Ring]] = []
+    before = len(reasons)
+    for p, raw_rings in enumerate(raw_polygons):
+        where = f"polygon {p}, " if multi else ""
+        if not isinstance(raw_rings, list):
+            reasons.append(f"{where}malformed coordinates: expected a list of rings")
+            continue
+        if not raw_rings:
+            reasons.append(
+                f"empty geometry: {f'polygon {p}' if multi else 'the polygon'} has no rings"
+            )
+            continue
+        rings = []
+        for r, raw_ring in enumerate(raw_rings):
+            ring = _parse_ring(raw_ring, f"{where}{_ring_name(r)}", reasons)
+            if ring is not None:
+                rings.append(ring)
+        polygons.append(rings)
+    return None if len(reasons) > before else polygons
+
+
+def _parse_ring(raw: Any, label: str, reasons: list[str]) -> Ring | None:
+    if not isinstance(raw, list):
+        reasons.append(f"{label}: malformed coordinates: expected a list of positions")
+        return None
+    ring: Ring = []
+    for i, position in enumerate(raw):
+        if (
+            not isinstance(position, list)
+            or len(position) < 2
+            or not all(_is_number(v) for v in position)
+        ):
+            reasons.append(
+                f"{label}: position {i} is not [longitude, latitude] numbers: {position!r:.60}"
+            )
+            return None
+        # An altitude (third number) is allowed by GeoJSON and dropped: sectors are 2D.
+        ring.append((float(position[0]), float(position[1])))
+    if len(ring) < 4:
+        reasons.append(
+            f"{label} has {len(ring)} positions; a ring needs at least 4 "
+            "(3 corners and the first repeated at the end)"
+        )
+        return None
+    if ring[0] != ring[-1]:
+        reasons.append(
+            f"{label} is not closed (unclosed ring): the last position {list(ring[-1])} "
+            f"must repeat the first {list(ring[0])}"
+        )
+        return None
+    return ring
+
+
+def _ring_name(index: int) -> str:
+    return "outer ring" if index == 0 else f"hole {index}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _range_problem(positions: Ring) -> str | None:
+    bad = [(x, y) for x, y in positions if not (-180 <= x <= 180 and -90 <= y <= 90)]
+    if not bad:
+        return None
+    lon, lat = bad[0]
+    reason = (
+        f"coordinates out of range: [{lon:g}, {lat:g}] — longitude must be within ±180 "
+        "and latitude within ±90"
+    )
+    if len(bad) > 1:
+        reason += f" ({len(bad) - 1} more positions too)"
+    # A lat,lon file is wrong at (nearly) every position; one stray latitude is a typo.
+    swapped_fits = all(-90 <= x <= 90 and -180 <= y <= 180 for x, y in positions)
+    if swapped_fits and 2 * len(bad) >= len(positions):
+        reason += "; coordinates look like lat,lon — GeoJSON wants lon,lat"
+    elif any(abs(x) > 1000 or abs(y) > 1000 for x, y in bad):
+        reason += (
+            "; they look like projected metres (UTM, Web Mercator…) — export in WGS 84 "
+            "(EPSG:4326) lon/lat"
+        )
+    return reason
+
+
+def _valid_shape(
+    polygons: list[list[Ring]], multi: bool, reasons: list[str]
+) -> BaseGeometry | None:
+    """The Shapely shape of the rings if GEOS finds it valid and it encloses an area."""
+    geom = shapely.MultiPolygon([(rings[0], rings[1:]) for rings in polygons])
+    if not multi:
+        geom = geom.geoms[0]
+    validity = shapely.is_valid_reason(geom)
+    if validity != "Valid Geometry":
+        reasons.append(_plain_validity(validity, multi))
+        return None
+    if geom.is_empty or geom.area == 0:
+        reasons.append("empty: the polygon encloses no area")
+        return None
+    return geom
+
+
+def _plain_validity(reason: str, multi: bool) -> str:
+    """Turn a GEOS reason ("Self-intersection[11.9 43.5]") into a sentence for a coordinator."""
+    match = _GEOS_REASON.match(reason)
+    if not match:
+        return f"invalid polygon: {reason}"
+    what = match["what"]
+    plain = _GEOS_PLAIN.get(what, "")
+    if what == "Self-intersection" and multi:
+        plain = "the boundary crosses itself, or two of its polygons overlap"
+    prefix = "self-intersecting" if "intersection" in what.lower() else "invalid polygon"
+    detail = f" ({plain})" if plain else ""
+    return (
+        f"{prefix}: {what} at or near point {match['x']} {match['y']} (lon lat){detail}; "
+        "fix it in the GIS (e.g. QGIS 'Fix geometries', then check the result) and import again"
+    )
+
+
+def _geojson_dict(geom: BaseGeometry) -> dict[str, Any]:
+    """GeoJSON dict with plain lists, so that it compares and serialises like parsed JSON."""
+
+    def rings(polygon: shapely.Polygon) -> list[list[list[float]]]:
+        return [[[x, y] for x, y in ring.coords] for ring in (polygon.exterior, *polygon.interiors)]
+
+    if isinstance(geom, shapely.Polygon):
+        return {"type": "Polygon", "coordinates": rings(geom)}
+    return {"type": "MultiPolygon", "coordinates": [rings(p) for p in geom.geoms]}
