@@ -27,42 +27,46 @@ def photo_flags(
     A flag is a hint, not a verdict: a phone with a wrong clock or a photo sent later from
     elsewhere is common, so nothing is rejected for it.
     """
-    flags: list[dict[str, Any]] = []
-    if not exif.has_exif:
-        flags.append(
-            {
-                "code": "no_exif",
-                "message": "photo has no camera data (EXIF): its time and place cannot be checked",
-            }
-        )
-    elif exif.latitude is None or exif.longitude is None:
-        flags.append({"code": "no_gps", "message": "photo has no GPS position"})
+    flags = _camera_data_flags(exif)
     if exif.latitude is not None and exif.longitude is not None:
         distance_m = haversine_m(latitude, longitude, exif.latitude, exif.longitude)
         if distance_m > settings.photo_distance_flag_m:
-            km = _km(distance_m)
-            flags.append(
-                {
-                    "code": "far_from_report",
-                    "message": f"photo taken {km} km from the reported position",
-                    "distance_m": round(distance_m),
-                    "distance_km": km,
-                    "threshold_m": settings.photo_distance_flag_m,
-                }
-            )
+            flags.append(_far_flag(distance_m, settings.photo_distance_flag_m))
     if taken_at is not None:
         hours = (taken_at - occurred_at).total_seconds() / 3600
         if abs(hours) > settings.photo_time_flag_hours:
-            when = "before" if hours < 0 else "after"
-            flags.append(
-                {
-                    "code": "time_far_from_event",
-                    "message": f"photo taken {_duration(abs(hours))} {when} the reported time",
-                    "hours": round(hours, 1),
-                    "threshold_hours": settings.photo_time_flag_hours,
-                }
-            )
+            flags.append(_late_or_early_flag(hours, settings.photo_time_flag_hours))
     return flags
+
+
+def _camera_data_flags(exif: ExifFacts) -> list[dict[str, Any]]:
+    if not exif.has_exif:
+        message = "photo has no camera data (EXIF): its time and place cannot be checked"
+        return [{"code": "no_exif", "message": message}]
+    if exif.latitude is None or exif.longitude is None:
+        return [{"code": "no_gps", "message": "photo has no GPS position"}]
+    return []
+
+
+def _far_flag(distance_m: float, threshold_m: float) -> dict[str, Any]:
+    km = _km(distance_m)
+    return {
+        "code": "far_from_report",
+        "message": f"photo taken {km} km from the reported position",
+        "distance_m": round(distance_m),
+        "distance_km": km,
+        "threshold_m": threshold_m,
+    }
+
+
+def _late_or_early_flag(hours: float, threshold_hours: float) -> dict[str, Any]:
+    when = "before" if hours < 0 else "after"
+    return {
+        "code": "time_far_from_event",
+        "message": f"photo taken {_duration(abs(hours))} {when} the reported time",
+        "hours": round(hours, 1),
+        "threshold_hours": threshold_hours,
+    }
 
 
 def exif_time_utc(exif: ExifFacts, offset_minutes: int) -> datetime | None:
