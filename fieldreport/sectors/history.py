@@ -56,7 +56,7 @@ def geometry_sha256(geometry: dict[str, Any]) -> str:
 
 
 def change_action(before: SectorState | None, after: SectorState) -> str:
-    """``sectors.create``, ``sectors.(de)activate`` when only that changed, else ``sectors.edit``."""
+    """``sectors.create``; ``sectors.(de)activate`` when only that changed; ``sectors.edit``."""
     if before is None:
         return "sectors.create"
     if before.active != after.active and _without_active(before) == _without_active(after):

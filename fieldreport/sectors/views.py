@@ -2,8 +2,8 @@
 
 Coordinators and admins only; a coordinator limited to some sectors sees only those, read-only
 with their history: only admins and coordinators of every sector draw, import or change sectors
-(enforced in `service`, answered 403 here). Assignments and the roster are in `assignment_views`, the
-coverage and the map in `day_views`.
+(enforced in `service`, answered 403 here). Assignments and the roster are in
+`assignment_views`, the coverage and the map in `day_views`.
 """
 
 from __future__ import annotations
