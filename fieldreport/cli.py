@@ -114,13 +114,19 @@ def create_user_command(
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_sectors(path: Path) -> None:
     from fieldreport.sectors.geojson import DOCUMENT, SectorImportError
+    from fieldreport.sectors.import_limits import ImportLimits
     from fieldreport.sectors.service import import_sector_collection
 
     runtime = _runtime()
     _migrate(runtime)
     try:
         with runtime.db.session_scope() as session:
-            outcome = import_sector_collection(session, path.read_bytes(), queue=runtime.queue)
+            outcome = import_sector_collection(
+                session,
+                path.read_bytes(),
+                queue=runtime.queue,
+                limits=ImportLimits.of(runtime.settings),
+            )
     except SectorImportError as error:
         for problem in error.problems:
             where = "file" if problem.feature == DOCUMENT else f"feature {problem.feature}"

@@ -57,6 +57,11 @@ class Settings:
     job_timeout_s: int = 600
     job_heartbeat_s: int = 30
     sweep_interval_s: float = 300.0
+    # Sector imports (file, API, command, drawing): bounded so one file cannot stall the locator.
+    max_sector_features: int = 2000
+    max_sector_vertices: int = 20_000  # per sector
+    max_sector_total_vertices: int = 200_000  # in one import
+    max_sector_import_bytes: int = 5 * 1024 * 1024
 
     @property
     def zone(self) -> ZoneInfo:
@@ -186,6 +191,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "job_timeout_s": _int(env, "FIELDREPORT_JOB_TIMEOUT_S", 600),
         "job_heartbeat_s": _int(env, "FIELDREPORT_JOB_HEARTBEAT_S", 30),
         "sweep_interval_s": _float(env, "FIELDREPORT_SWEEP_INTERVAL_S", 300.0),
+        "max_sector_features": _int(env, "FIELDREPORT_MAX_SECTOR_FEATURES", 2000),
+        "max_sector_vertices": _int(env, "FIELDREPORT_MAX_SECTOR_VERTICES", 20_000),
+        "max_sector_total_vertices": _int(env, "FIELDREPORT_MAX_SECTOR_TOTAL_VERTICES", 200_000),
+        "max_sector_import_bytes": _int(
+            env, "FIELDREPORT_MAX_SECTOR_IMPORT_BYTES", 5 * 1024 * 1024
+        ),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

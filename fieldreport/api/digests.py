@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, url_for
+from flask_login import current_user
 
 from fieldreport.accounts.roles import DIGEST_READERS
 from fieldreport.digests import service
@@ -61,12 +63,27 @@ PATHS: dict[str, Any] = {
                         }
                     },
                 },
-                "403": {"description": "Observers may not read digests"},
+                "403": {
+                    "description": "Observers may not read digests; a coordinator limited to "
+                    "some sectors gets {error, message, links {csv, geojson}}: the exports of "
+                    "their sectors"
+                },
                 "404": {"description": "Not built yet"},
             },
         }
     }
 }
+
+
+def _refused(day: date) -> Any:
+    """403 for a coordinator limited to some sectors, with the links to their sectors' exports."""
+    iso = day.isoformat()
+    links = {
+        "csv": url_for("digests.reports_csv", day=iso, _external=True),
+        "geojson": url_for("digests.reports_geojson", day=iso, _external=True),
+    }
+    body = {"error": "Forbidden", "message": service.WHOLE_DIGEST_REFUSED, "links": links}
+    return jsonify(body), 403
 
 
 @bp.get("/digests/<day>")
@@ -77,6 +94,8 @@ def digest(day: str) -> Any:
     The figures carry team codes only: observers' names are never part of a digest.
     """
     parsed = day_or_404(day)
+    if service.reader_sectors(request_session(), current_user) is not None:
+        return _refused(parsed)
     found = service.get_digest(request_session(), parsed)
     if found is None or (found.figures is None and found.state != "failed"):
         abort(404)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from fieldreport.accounts.roles import ALL_ROLES, COORDINATION
 from fieldreport.api.spec import answer
 from fieldreport.sectors import service as sectors
+from fieldreport.sectors.errors import SectorAuthorityError
 from fieldreport.sectors.geojson import SectorImportError
+from fieldreport.sectors.import_limits import ImportLimits
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.web.auth import roles_required
-from fieldreport.web.context import runtime
+from fieldreport.web.context import client_address, runtime
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("api_sectors", __name__, url_prefix="/api/v1")
@@ -22,7 +24,7 @@ _GEOJSON = {"type": "object", "description": "GeoJSON FeatureCollection (code, n
 PATHS: dict[str, Any] = {
     "/sectors": {
         "get": {
-            "summary": "The active sectors (a limited coordinator: theirs)",
+            "summary": "The active sectors (a limited coordinator: theirs), simplified to ~10 m",
             "responses": {"200": answer("FeatureCollection", _GEOJSON)},
         },
         "post": {
@@ -33,7 +35,11 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "201": answer("Imported: {imported, created, updated}"),
-                "422": answer("Refused, nothing imported: {errors: [{feature, reason}]}"),
+                "403": answer("Only admins and coordinators of every sector import sectors"),
+                "422": answer(
+                    "Refused, nothing imported: {errors: [{feature, reason}]}; also over the "
+                    "size, feature or vertex limits (FIELDREPORT_MAX_SECTOR_*)"
+                ),
             },
         },
     },
@@ -53,14 +59,18 @@ def list_sectors() -> Any:
 @bp.post("/sectors")
 @roles_required(*COORDINATION)
 def import_sectors() -> Any:
-    db = request_session()
-    if visible_sector_ids(db, current_user) is not None:
-        abort(403)
-    body = request.get_json(silent=True)
-    if body is None:
-        body = request.get_data()
+    """The raw body goes to the service, which checks its size before parsing it."""
     try:
-        outcome = sectors.import_sector_collection(db, body, current_user, runtime().queue)
+        outcome = sectors.import_sector_collection(
+            request_session(),
+            request.get_data(),
+            current_user,
+            runtime().queue,
+            address=client_address(),
+            limits=ImportLimits.of(runtime().settings),
+        )
+    except SectorAuthorityError as error:
+        return jsonify({"error": "Forbidden", "message": error.message}), 403
     except SectorImportError as error:
         problems = [{"feature": p.feature, "reason": p.reason} for p in error.problems]
         return jsonify({"errors": problems}), 422

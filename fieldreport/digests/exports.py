@@ -14,14 +14,30 @@ from typing import Any
 
 from fieldreport.digests.rows import EXPORT_COLUMNS
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula, prefixed with ``'`` (shown as text).
+
+    Narratives and other text cells are typed by observers; the commission opens the CSV in a
+    spreadsheet. Numbers stay numbers (a negative longitude is not text).
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 def csv_chunks(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    """The rows as CSV with a header line, a chunk per 500 rows."""
+    """The rows as CSV with a header line, a chunk per 500 rows; no cell starts a formula."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    # CRLF as RFC 4180 has it; with "\n" alone, a text's bare "\r" went out unquoted and broke
+    # the row for every reader.
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for i, row in enumerate(rows, 1):
-        writer.writerow(row)
+        writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
         if i % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

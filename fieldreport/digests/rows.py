@@ -120,11 +120,21 @@ _EXPORT_QUERY = (
 
 
 def verified_reports(
-    session: Session, day: date, zone: ZoneInfo, batch: int = 2000
+    session: Session,
+    day: date,
+    zone: ZoneInfo,
+    batch: int = 2000,
+    sector_ids: set[int] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The day's verified reports for the CSV and GeoJSON exports, streamed in batches."""
+    """The day's verified reports for the CSV and GeoJSON exports, streamed in batches.
+
+    ``sector_ids``: only the reports in those sectors (a limited coordinator's); None: all.
+    """
     span = DayRange.of(day, zone)
-    query = _EXPORT_QUERY.where(verified_in(span)).execution_options(yield_per=batch)
+    query = _EXPORT_QUERY.where(verified_in(span))
+    if sector_ids is not None:
+        query = query.where(Report.sector_id.in_(sector_ids))
+    query = query.execution_options(yield_per=batch)
     for row in session.execute(query):
         yield _export_row(span, row)
 

@@ -31,9 +31,14 @@ from fieldreport.digests import figures, render, rows
 from fieldreport.digests.models import Digest, DigestSend
 from fieldreport.digests.outputs import Snapshot
 from fieldreport.reports.models import ReportVersion
+from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.storage import Storage
 
 SERVED_STATES = ("ready", "sending", "sent")
+WHOLE_DIGEST_REFUSED = (
+    "The digest covers every sector, and you are limited to some sectors: its page, PDF and "
+    "figures are not yours to read. Download the verified reports of your sectors instead."
+)
 KEEP_STATES = ("sending", "sent")  # a rebuild must not make a sent digest sendable again
 FAILURE_TEXT_LIMIT = 2000
 
@@ -71,6 +76,16 @@ def verify(settings: Settings, digest: Digest) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # Reading
+
+
+def reader_sectors(session: Session, user: User) -> set[int] | None:
+    """The sectors a digest reader is limited to, or None when they may read the whole digest.
+
+    The stored digest (page, PDF, figures) is one document of every sector per day, so a
+    coordinator limited to some sectors gets only the exports, filtered to their sectors
+    (docs/architecture.md, "Who sees what").
+    """
+    return visible_sector_ids(session, user)
 
 
 def get_digest(session: Session, day: date) -> Digest | None:

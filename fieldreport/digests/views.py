@@ -2,7 +2,8 @@
 
 The commission, coordinators and admins read digests; observers never do. The page shows the
 body the worker rendered (the same template as the PDF and the email) inside the site's chrome,
-with the archive's previous / next days, and the exports of the day's verified reports.
+with the archive's previous / next days, and the exports of the day's verified reports. A
+coordinator limited to some sectors gets the exports of their sectors and a 403 for the rest.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ from fieldreport.web.transaction import request_session
 bp = Blueprint("digests", __name__)
 READERS = DIGEST_READERS
 BUILDERS = COORDINATION
+
+
+def _reader_sectors() -> set[int] | None:
+    return service.reader_sectors(request_session(), current_user)
+
+
+def _whole_digest_reader() -> None:
+    """403 for a coordinator limited to some sectors: the stored digest covers every sector."""
+    if _reader_sectors() is not None:
+        abort(403, description=service.WHOLE_DIGEST_REFUSED)
 
 
 def _served(day: date) -> Any:
@@ -74,6 +85,11 @@ def index() -> Any:
 @roles_required(*READERS)
 def day_page(day: str) -> Any:
     parsed = day_or_404(day)
+    if _reader_sectors() is not None:
+        digest = service.get_digest(request_session(), parsed)
+        served = digest is not None and digest.state in service.SERVED_STATES
+        page = render_template("digests/limited.html", day=parsed, served=served)
+        return page, 403
     view = service.day_view(request_session(), runtime().storage, parsed)
     return render_template(
         "digests/day.html",
@@ -125,6 +141,7 @@ def resend(day: str) -> Any:
 @bp.get("/digests/<day>/digest.pdf")
 @roles_required(*READERS)
 def pdf(day: str) -> Any:
+    _whole_digest_reader()
     digest = _served(day_or_404(day))
     return _file(digest.pdf_key, "application/pdf", f"digest-{day}.pdf")
 
@@ -132,6 +149,7 @@ def pdf(day: str) -> Any:
 @bp.get("/digests/<day>/map.png")
 @roles_required(*READERS)
 def map_png(day: str) -> Any:
+    _whole_digest_reader()
     return _file(_served(day_or_404(day)).map_key, "image/png")
 
 
@@ -139,6 +157,7 @@ def map_png(day: str) -> Any:
 @roles_required(*READERS)
 def document(day: str) -> Any:
     """The standalone document (as emailed); its inline styles are its own, so no CSP relax."""
+    _whole_digest_reader()
     response = _file(_served(day_or_404(day)).html_key, "text/html")
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -147,13 +166,18 @@ def document(day: str) -> Any:
 
 
 def _stream(day: date, render: Any) -> Response:
-    """Rows straight from a database cursor to the client, in batches: 100,000 rows fit."""
+    """Rows straight from a database cursor to the client, in batches: 100,000 rows fit.
+
+    A coordinator limited to some sectors gets the reports of their sectors only.
+    """
     settings = runtime().settings
     database = runtime().db
+    sector_ids = _reader_sectors()
 
     def generate() -> Iterator[str]:
         with database.session_scope(write=False) as session:
-            yield from render(rows.verified_reports(session, day, settings.zone))
+            found = rows.verified_reports(session, day, settings.zone, sector_ids=sector_ids)
+            yield from render(found)
 
     return Response(stream_with_context(generate()), mimetype=render.mimetype)
 

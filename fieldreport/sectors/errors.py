@@ -14,3 +14,21 @@ class SectorError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class SectorAuthorityError(PermissionError):
+    """The user may not change the sector lines: only admins and coordinators of every sector.
+
+    A coordinator limited to some sectors who could redraw one would move other sectors' reports
+    into it (the re-derive job follows the lines), and change the lines for the whole mission.
+    """
+
+    MESSAGE = (
+        "Only an admin or a coordinator of every sector may create, import or change sectors: "
+        "the sector lines are the whole mission's, and they decide which reports each "
+        "coordinator sees."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+        self.message = self.MESSAGE

@@ -13,6 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldreport.sectors.geojson_geometry import parse_geometry
+from fieldreport.sectors.import_limits import (
+    DEFAULT_LIMITS,
+    ImportLimits,
+    feature_count_problem,
+    size_problem,
+    vertex_problems,
+)
 from fieldreport.sectors.kinds import SECTOR_KIND_LABELS, parse_kind
 
 DOCUMENT = -1
@@ -70,14 +77,20 @@ class SectorImportError(ValueError):
         super().__init__(summary + (f"; and {more} more" if more > 0 else ""))
 
 
-def parse_sector_collection(document: str | bytes | Mapping[str, Any]) -> list[SectorFeature]:
+def parse_sector_collection(
+    document: str | bytes | Mapping[str, Any], limits: ImportLimits = DEFAULT_LIMITS
+) -> list[SectorFeature]:
     """Validate a GeoJSON FeatureCollection of sectors and return them all, or raise.
 
     All-or-nothing: either every feature is returned, or `SectorImportError` lists every problem
     found (feature index and a plain reason) so the coordinator can fix the file in one go.
     Geometries are never repaired silently: a sector's line may be the subject of an agreement
     between the parties, so a self-intersecting polygon is refused and must be fixed at source.
+    Files over `limits` are refused before any geometry is built (`import_limits`).
     """
+    too_large = size_problem(document, limits)
+    if too_large:
+        raise SectorImportError([FeatureProblem(DOCUMENT, too_large)])
     problems: list[FeatureProblem] = []
     data = _load_json(document, problems)
     if data is None:
@@ -95,8 +108,18 @@ def parse_sector_collection(document: str | bytes | Mapping[str, Any]) -> list[S
         raise SectorImportError(problems)
     if not raw_features:
         problems.append(FeatureProblem(DOCUMENT, "the FeatureCollection has no features"))
+    too_many = feature_count_problem(len(raw_features), limits)
+    if too_many:
+        raise SectorImportError([*problems, FeatureProblem(DOCUMENT, too_many)])
+    too_detailed, too_many_vertices = vertex_problems(raw_features, limits)
+    if too_many_vertices:
+        problems.append(FeatureProblem(DOCUMENT, too_many_vertices))
+        problems.extend(FeatureProblem(index, reason) for index, reason in too_detailed.items())
+        raise SectorImportError(problems)
 
-    features = _parse_features(raw_features, problems, check_range=crs_problem is None)
+    features = _parse_features(
+        raw_features, problems, check_range=crs_problem is None, too_detailed=too_detailed
+    )
     if problems:
         raise SectorImportError(problems)
     return features
@@ -171,12 +194,23 @@ def _crs_problem(crs: Any) -> str | None:
 
 
 def _parse_features(
-    raw_features: list[Any], problems: list[FeatureProblem], *, check_range: bool
+    raw_features: list[Any],
+    problems: list[FeatureProblem],
+    *,
+    check_range: bool,
+    too_detailed: Mapping[int, str],
 ) -> list[SectorFeature]:
-    """Every feature that passed its own checks; the problems of all others (and duplicates)."""
+    """Every feature that passed its own checks; the problems of all others (and duplicates).
+
+    A feature in ``too_detailed`` is not parsed at all: building its geometry is the cost the
+    vertex limit avoids.
+    """
     features: list[SectorFeature] = []
     first_index_of_code: dict[str, int] = {}
     for index, raw in enumerate(raw_features):
+        if index in too_detailed:
+            problems.append(FeatureProblem(index, too_detailed[index]))
+            continue
         reasons: list[str] = []
         feature = _parse_feature(raw, reasons, check_range=check_range)
         if feature is not None:

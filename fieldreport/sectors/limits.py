@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
+from fieldreport.accounts.roles import coordinates
 from fieldreport.accounts.service import audit
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.models import CoordinatorSector, Sector
@@ -23,6 +24,18 @@ def visible_sector_ids(session: Session, user: User | None) -> set[int] | None:
         )
     )
     return ids or None
+
+
+def may_change_sectors(session: Session, user: User | None) -> bool:
+    """Admins and coordinators of every sector draw and import sectors (no user: the command).
+
+    The sector lines decide which reports a limited coordinator sees, so a limited coordinator
+    may not move them, rename or (de)activate a sector either (docs/architecture.md, "Who sees
+    what").
+    """
+    if user is None:
+        return True
+    return coordinates(user) and visible_sector_ids(session, user) is None
 
 
 def coordinators(session: Session) -> list[User]:

@@ -16,17 +16,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
-from fieldreport.accounts.service import audit
 from fieldreport.db import after_commit, utcnow
 from fieldreport.jobs import JobQueue
-from fieldreport.sectors.errors import SectorError
+from fieldreport.sectors.errors import SectorAuthorityError, SectorError
 from fieldreport.sectors.geojson import (
     SectorFeature,
     SectorImportError,
     parse_sector_collection,
     to_feature_collection,
 )
+from fieldreport.sectors.history import SectorState, change_action, record_change
+from fieldreport.sectors.import_limits import DEFAULT_LIMITS, ImportLimits
+from fieldreport.sectors.limits import may_change_sectors
 from fieldreport.sectors.models import Sector
+from fieldreport.sectors.shapes import display_geometry
 from fieldreport.sectors.tasks import enqueue_rederive
 
 
@@ -44,6 +47,12 @@ def _by_code(session: Session, code: str) -> Sector | None:
     return session.scalar(select(Sector).where(func.lower(Sector.code) == code.casefold()))
 
 
+def _require_authority(session: Session, actor: User | None) -> None:
+    """Refuse, before anything is read or written, a user who may not move sector lines."""
+    if not may_change_sectors(session, actor):
+        raise SectorAuthorityError()
+
+
 def _rederive_after_commit(session: Session, queue: JobQueue | None) -> None:
     """Re-derive reports' sectors once the change is committed (no queue: the caller does)."""
     if queue is not None:
@@ -55,18 +64,26 @@ def import_sector_collection(
     document: str | bytes | Mapping[str, Any],
     actor: User | None = None,
     queue: JobQueue | None = None,
+    *,
+    address: str | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ImportOutcome:
     """Import a GeoJSON FeatureCollection: all features or none (`SectorImportError`).
 
     A code that exists already is an update of that sector (geometry, name, kind; reactivated),
     so re-importing a corrected file is the way to fix lines drawn elsewhere. The whole file is
-    checked before anything is written.
+    checked (against ``limits`` too) before anything is written; each sector's change is audited.
+    ``actor`` None is the command line; a limited coordinator is refused (`SectorAuthorityError`).
     """
-    features = parse_sector_collection(document)
+    _require_authority(session, actor)
+    features = parse_sector_collection(document, limits)
+    existing = {sector.code.casefold(): sector for sector in session.scalars(select(Sector))}
     created: list[str] = []
     updated: list[str] = []
+    changes: list[tuple[Sector, SectorState | None]] = []
     for feature in features:
-        sector = _by_code(session, feature.code)
+        sector = existing.get(feature.code.casefold())
+        before = SectorState.of(sector) if sector is not None else None
         if sector is None:
             sector = Sector(code=feature.code)
             session.add(sector)
@@ -76,14 +93,16 @@ def import_sector_collection(
         sector.name, sector.kind, sector.geometry = feature.name, feature.kind, feature.geometry
         sector.active = True
         sector.updated_at = utcnow()
+        changes.append((sector, before))
     session.flush()
-    audit(session, "sectors.import", user=actor, detail={"created": created, "updated": updated})
+    for sector, before in changes:
+        record_change(session, "sectors.import", sector, before, actor, address)
     _rederive_after_commit(session, queue)
     return ImportOutcome(created=created, updated=updated)
 
 
 def _drawn_feature(
-    code: str, name: str, kind: str, geometry: str | Mapping[str, Any]
+    code: str, name: str, kind: str, geometry: str | Mapping[str, Any], limits: ImportLimits
 ) -> SectorFeature:
     """One sector from the drawing form, checked exactly like a feature of an imported file."""
     try:
@@ -103,7 +122,7 @@ def _drawn_feature(
         ],
     }
     try:
-        (feature,) = parse_sector_collection(document)
+        (feature,) = parse_sector_collection(document, limits)
     except SectorImportError as error:
         raise SectorError("geometry", "; ".join(p.reason for p in error.problems)) from None
     return feature
@@ -120,21 +139,30 @@ def save_sector(
     active: bool,
     actor: User | None,
     queue: JobQueue | None = None,
+    address: str | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> Sector:
-    """Create (``sector_id`` None) or change one sector drawn on the map."""
-    feature = _drawn_feature(code, name, kind, geometry)
+    """Create (``sector_id`` None) or change one sector drawn on the map; audited.
+
+    Only admins and coordinators of every sector (`limits.may_change_sectors`): a limited
+    coordinator who redrew their sector would take other sectors' reports into it.
+    """
+    _require_authority(session, actor)
+    feature = _drawn_feature(code, name, kind, geometry, limits)
     same_code = _by_code(session, feature.code)
     if same_code is not None and same_code.id != sector_id:
         raise SectorError("code", f"the code {feature.code} is used by another sector")
     sector = session.get(Sector, sector_id) if sector_id is not None else Sector()
     if sector is None:
         raise SectorError("code", "this sector no longer exists")
+    before = SectorState.of(sector) if sector_id is not None else None
     sector.code, sector.name, sector.kind = feature.code, feature.name, feature.kind
     sector.geometry, sector.active = feature.geometry, active
     sector.updated_at = utcnow()
     session.add(sector)
     session.flush()
-    audit(session, "sectors.save", user=actor, detail={"code": sector.code, "id": sector.id})
+    action = change_action(before, SectorState.of(sector))
+    record_change(session, action, sector, before, actor, address)
     _rederive_after_commit(session, queue)
     return sector
 
@@ -151,9 +179,21 @@ def all_sectors(
     return list(session.scalars(query))
 
 
-def export_sectors(session: Session, sector_ids: set[int] | None = None) -> dict[str, Any]:
-    """The active sectors as GeoJSON (properties code, name, kind) — re-importable as is."""
+def export_sectors(
+    session: Session, sector_ids: set[int] | None = None, *, exact: bool = False
+) -> dict[str, Any]:
+    """The active sectors as GeoJSON (properties code, name, kind).
+
+    Served to phones and maps simplified (`shapes.display_geometry`, ~10 m): the stored
+    geometry, which places reports, stays exact. ``exact`` for the coordinators' download, a
+    backup that re-imports to the very same lines.
+    """
     return to_feature_collection(
-        SectorFeature(code=s.code, name=s.name, kind=s.kind, geometry=s.geometry)
+        SectorFeature(
+            code=s.code,
+            name=s.name,
+            kind=s.kind,
+            geometry=s.geometry if exact else display_geometry(s.geometry),
+        )
         for s in all_sectors(session, active_only=True, sector_ids=sector_ids)
     )

@@ -16,6 +16,9 @@ from shapely.geometry.base import BaseGeometry
 from fieldreport.sectors.kinds import kind_priority
 
 _EARTH_RADIUS_M = 6_378_137.0
+_METRES_PER_DEGREE = 111_320.0  # of latitude; a degree of longitude is never longer
+DISPLAY_TOLERANCE_M = 10.0
+DISPLAY_DECIMALS = 6  # 0.1 m: finer digits only weigh on a phone's download
 
 GeometryLike = Mapping[str, Any] | BaseGeometry
 
@@ -71,3 +74,26 @@ def square_polygon(longitude: float, latitude: float, half: float) -> dict[str, 
         [longitude - half, latitude - half],
     ]
     return {"type": "Polygon", "coordinates": [ring]}
+
+
+def display_geometry(
+    geometry: GeometryLike, tolerance_m: float = DISPLAY_TOLERANCE_M
+) -> dict[str, Any]:
+    """A sector's shape for maps and phones: simplified to ``tolerance_m``, rounded to 0.1 m.
+
+    The tolerance in degrees is the metres over the length of a degree of latitude, so it is at
+    most ``tolerance_m`` in any direction. Topology is preserved (no ring crosses itself). Only
+    for drawing: which sector a position is in is decided on the exact stored geometry.
+    """
+    tolerance = tolerance_m / _METRES_PER_DEGREE
+    simplified = as_polygonal(geometry).simplify(tolerance, preserve_topology=True)
+
+    def rings(polygon: shapely.Polygon) -> list[list[list[float]]]:
+        return [
+            [[round(x, DISPLAY_DECIMALS), round(y, DISPLAY_DECIMALS)] for x, y, *_ in ring.coords]
+            for ring in (polygon.exterior, *polygon.interiors)
+        ]
+
+    if isinstance(simplified, shapely.Polygon):
+        return {"type": "Polygon", "coordinates": rings(simplified)}
+    return {"type": "MultiPolygon", "coordinates": [rings(p) for p in simplified.geoms]}

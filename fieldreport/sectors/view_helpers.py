@@ -8,6 +8,7 @@ from flask import abort, request
 from flask_login import current_user
 
 from fieldreport.sectors.days import today_in
+from fieldreport.sectors.errors import SectorAuthorityError
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.web.context import runtime
 from fieldreport.web.transaction import request_session
@@ -21,7 +22,7 @@ def viewer_limits() -> set[int] | None:
 def require_unlimited() -> None:
     """403 for a limited coordinator: only who sees every sector changes the set as a whole."""
     if viewer_limits() is not None:
-        abort(403)
+        abort(403, description=SectorAuthorityError.MESSAGE)
 
 
 def mission_today() -> date:

@@ -1,8 +1,9 @@
 """The sectors page: list, import, draw, export, and (admins) coordinators' sector limits.
 
-Coordinators and admins only; a coordinator limited to some sectors sees only those and cannot
-change the sector set as a whole. Assignments and the roster are in `assignment_views`, the
-coverage and the map in `day_views`.
+Coordinators and admins only; a coordinator limited to some sectors sees only those, read-only
+with their history: only admins and coordinators of every sector draw, import or change sectors
+(enforced in `service`, answered 403 here). Assignments and the roster are in
+`assignment_views`, the coverage and the map in `day_views`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from wtforms import SelectChoice
 
 from fieldreport.accounts.models import User
 from fieldreport.accounts.roles import COORDINATION
-from fieldreport.sectors import limits, service
-from fieldreport.sectors.errors import SectorError
+from fieldreport.sectors import history, limits, service
+from fieldreport.sectors.errors import SectorAuthorityError, SectorError
 from fieldreport.sectors.forms import ImportForm, LimitsForm, SectorForm
 from fieldreport.sectors.geojson import DOCUMENT, FeatureProblem, SectorImportError
+from fieldreport.sectors.import_limits import ImportLimits
 from fieldreport.sectors.models import Sector
 from fieldreport.sectors.view_helpers import require_unlimited, viewer_limits
 from fieldreport.web.auth import roles_required
-from fieldreport.web.context import runtime
+from fieldreport.web.context import client_address, runtime
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("sectors", __name__)
@@ -83,8 +85,15 @@ def import_file() -> Any:
     data = form.file.data.read() if form.file.data else (form.text.data or "").encode()
     try:
         outcome = service.import_sector_collection(
-            request_session(), data, current_user, runtime().queue
+            request_session(),
+            data,
+            current_user,
+            runtime().queue,
+            address=client_address(),
+            limits=ImportLimits.of(runtime().settings),
         )
+    except SectorAuthorityError as error:
+        abort(403, description=error.message)
     except SectorImportError as error:
         return _index(form, problems=error.problems, status=422)
     flash(
@@ -99,31 +108,50 @@ def import_file() -> Any:
     return redirect(url_for("sectors.index"))
 
 
+def _save(form: SectorForm, sector: Sector | None) -> Sector | None:
+    """The saved sector, or None with the form's error set; 403 for a user who may not."""
+    try:
+        return service.save_sector(
+            request_session(),
+            sector_id=sector.id if sector else None,
+            code=form.code.data,
+            name=form.name.data,
+            kind=form.kind.data,
+            geometry=form.geometry.data,
+            active=form.active.data,
+            actor=current_user,
+            queue=runtime().queue,
+            address=client_address(),
+            limits=ImportLimits.of(runtime().settings),
+        )
+    except SectorAuthorityError as error:
+        abort(403, description=error.message)
+    except SectorError as error:
+        getattr(form, error.field, form.geometry).errors = [error.message]
+    return None
+
+
 def _edit(sector: Sector | None) -> Any:
+    """The drawing form, or (a limited coordinator) the sector read-only; its history below."""
+    may_edit = viewer_limits() is None
+    if request.method == "POST" and not may_edit:
+        abort(403, description=SectorAuthorityError.MESSAGE)
     form = SectorForm(obj=sector)
     if sector is not None and request.method == "GET":
         form.geometry.data = json.dumps(sector.geometry)
     if form.validate_on_submit():
-        try:
-            saved = service.save_sector(
-                request_session(),
-                sector_id=sector.id if sector else None,
-                code=form.code.data,
-                name=form.name.data,
-                kind=form.kind.data,
-                geometry=form.geometry.data,
-                active=form.active.data,
-                actor=current_user,
-                queue=runtime().queue,
-            )
-        except SectorError as error:
-            getattr(form, error.field, form.geometry).errors = [error.message]
-        else:
+        saved = _save(form, sector)
+        if saved is not None:
             flash(_("Sector %(code)s saved.", code=saved.code))
             return redirect(url_for("sectors.index"))
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "sectors/edit.html", form=form, sector=sector, tile_url=runtime().settings.map_tile_url
+        "sectors/edit.html",
+        form=form,
+        sector=sector,
+        may_edit=may_edit,
+        history=history.sector_history(request_session(), sector.id) if sector else [],
+        tile_url=runtime().settings.map_tile_url,
     ), status
 
 
@@ -147,7 +175,8 @@ def edit(sector_id: int) -> Any:
 @bp.get("/sectors/export.geojson")
 @roles_required(*COORDINATION)
 def export() -> Any:
-    body = json.dumps(service.export_sectors(request_session(), viewer_limits()), indent=1)
+    sectors = service.export_sectors(request_session(), viewer_limits(), exact=True)
+    body = json.dumps(sectors, indent=1)
     return Response(
         body,
         mimetype="application/geo+json",

@@ -52,6 +52,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
             "text/javascript",
             "application/javascript",
             "application/json",
+            "application/geo+json",
             "application/manifest+json",
             "image/svg+xml",
         ],
