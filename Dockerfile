@@ -14,8 +14,13 @@ COPY static ./static
 RUN pip install --no-cache-dir -e . \
  && mkdir -p /srv/fieldreport/data && chown fieldreport /srv/fieldreport/data
 USER fieldreport
+# FIELDREPORT_PROXY_HOPS: how many reverse proxies stand in front of gunicorn (set 1 behind one
+# nginx/Caddy/load balancer). Exactly that many X-Forwarded-For/-Proto/-Host hops are trusted,
+# so the log-in throttle and the audit log see each user's address. 0 (the default) ignores
+# the headers: right when clients reach gunicorn directly (any client could forge them).
 ENV FIELDREPORT_DATA_DIR=/srv/fieldreport/data \
-    FIELDREPORT_SECURE_COOKIES=true
+    FIELDREPORT_SECURE_COOKIES=true \
+    FIELDREPORT_PROXY_HOPS=0
 VOLUME /srv/fieldreport/data
 EXPOSE 8000
 # Migrate, then serve. Workers: `docker run … fieldreport worker` with REDIS_URL set.

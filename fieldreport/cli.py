@@ -29,21 +29,27 @@ def _migrate(runtime: Runtime) -> None:
     upgrade(runtime.db)
 
 
-def _print_accounts(runtime: Runtime) -> None:
-    path = runtime.settings.data_dir / "demo-accounts.txt"
-    if path.exists():
-        click.echo("Demo accounts (username, role, password):")
-        click.echo(path.read_text().rstrip())
+def _print_accounts(runtime: Runtime, created: list[str] | None) -> None:
+    """Passwords go to the terminal once, when the demo is made; later runs name the file."""
+    from fieldreport.demo import CREDENTIALS_FILE
+
+    path = runtime.settings.data_dir / CREDENTIALS_FILE
+    if created:
+        click.echo("Demo accounts (username, role, password), shown this once:")
+        click.echo("\n".join(created))
+        click.echo(f"(kept for you, readable by you only, in {path})")
+    elif path.exists():
+        click.echo(f"Demo accounts: the passwords are in {path}")
 
 
-def _ensure_demo(runtime: Runtime) -> bool:
+def _ensure_demo(runtime: Runtime) -> list[str] | None:
+    """The printed lines of a demo made now; None when the database had users already."""
     from fieldreport.demo import create_demo, has_users
 
     with runtime.db.session_scope() as session:
         if has_users(session):
-            return False
-        create_demo(session, runtime.settings.data_dir, runtime.settings.parties)
-    return True
+            return None
+        return create_demo(session, runtime.settings.data_dir, runtime.settings.parties)
 
 
 @click.group(help="fieldreport: reports of a ceasefire monitoring mission.")
@@ -62,9 +68,10 @@ def init_db() -> None:
 def demo() -> None:
     runtime = _runtime()
     _migrate(runtime)
-    if not _ensure_demo(runtime):
+    created = _ensure_demo(runtime)
+    if created is None:
         click.echo("The database has users already; no demo data added.")
-    _print_accounts(runtime)
+    _print_accounts(runtime, created)
 
 
 @main.command(help="Serve the app (embedded default: SQLite, files on disk, jobs in-process).")
@@ -75,9 +82,10 @@ def run(host: str, port: int) -> None:
 
     runtime = _runtime()
     _migrate(runtime)
-    if _ensure_demo(runtime):
+    created = _ensure_demo(runtime)
+    if created is not None:
         click.echo("Empty database: created the demo mission.")
-    _print_accounts(runtime)
+    _print_accounts(runtime, created)
     app = build_app(runtime.settings, runtime)
     click.echo(f"fieldreport on http://{host}:{port}/ (queue: {runtime.queue.mode})")
     app.run(host=host, port=port, threaded=True, use_reloader=False)

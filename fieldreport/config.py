@@ -62,6 +62,12 @@ class Settings:
     max_sector_vertices: int = 20_000  # per sector
     max_sector_total_vertices: int = 200_000  # in one import
     max_sector_import_bytes: int = 5 * 1024 * 1024
+    # A session ends after this long without a request, and this long after its log-in. The
+    # idle limit is long: an observer may be out of signal for a day or two.
+    session_idle_hours: float = 72.0
+    session_max_days: float = 14.0
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    proxy_hops: int = 0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -123,6 +129,16 @@ def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
     return url
 
 
+def _create_sqlite_file(url: str) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite gives its WAL and shared
+    memory files the same mode); an existing file is left as it is."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if not url.startswith("sqlite") or not path or path == ":memory:" or Path(path).exists():
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
     """Use SECRET_KEY, or one generated on first run and kept beside the data (mode 0600).
 
@@ -152,7 +168,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     """
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("FIELDREPORT_DATA_DIR") or PROJECT_ROOT / "instance").resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Photos, the database and the secret key are for this service's user only.
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     time_zone = env.get("FIELDREPORT_TIME_ZONE", "UTC")
     try:
         ZoneInfo(time_zone)
@@ -197,6 +214,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "max_sector_import_bytes": _int(
             env, "FIELDREPORT_MAX_SECTOR_IMPORT_BYTES", 5 * 1024 * 1024
         ),
+        "session_idle_hours": _float(env, "FIELDREPORT_SESSION_IDLE_HOURS", 72.0),
+        "session_max_days": _float(env, "FIELDREPORT_SESSION_MAX_DAYS", 14.0),
+        "proxy_hops": _int(env, "FIELDREPORT_PROXY_HOPS", 0),
     }
     values.update(overrides)
+    if values["proxy_hops"] < 0:  # type: ignore[operator]
+        raise SettingsError("FIELDREPORT_PROXY_HOPS: 0 or more")
+    _create_sqlite_file(str(values["database_url"]))
     return Settings(**values)  # type: ignore[arg-type]

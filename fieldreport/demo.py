@@ -1,7 +1,8 @@
 """Demo data: a mission with sectors around the test photos' GPS positions, accounts, reports.
 
-Passwords are random; they are printed and kept (mode 0600) in the data directory so that the
-person who started the demo can find them again. Never used outside a demo.
+Passwords are random; they are printed once, when the demo is made, and kept (mode 0600) in the
+data directory so that the person who started the demo can find them again (later runs only
+name the file: a terminal log is no place for passwords). Never used outside a demo.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from fieldreport.reports.schemas import validate_report
 from fieldreport.reports.service import submit_report
 from fieldreport.sectors.models import Sector
 from fieldreport.sectors.shapes import square_polygon
+
+CREDENTIALS_FILE = "demo-accounts.txt"
 
 DEMO_ACCOUNTS = (
     ("observer1", "observer", "T-01", "Observer One"),
@@ -128,5 +131,5 @@ def create_demo(session: Session, data_dir: Path, parties: tuple[str, ...]) -> l
             "details": details,
         }
         submit_report(session, users[observer], validate_report(values, now=now, parties=parties))
-    _write_credentials(data_dir / "demo-accounts.txt", lines)
+    _write_credentials(data_dir / CREDENTIALS_FILE, lines)
     return lines

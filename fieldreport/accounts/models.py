@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.db import Base, UTCDateTime, utcnow
@@ -23,9 +23,12 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(8), default="en")
     time_zone: Mapped[str | None] = mapped_column(String(64))
-    # Bumped when the password changes or the account is deactivated: every session cookie
-    # carries the value it was issued with, so older sessions stop working at once.
+    # No longer read: sessions live in ``user_sessions`` and are revoked there.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set by an admin's password reset: the one-time code logs in, then a new password is due.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -41,8 +44,12 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+    # The random id of the session this object was loaded for (Flask-Login keeps it in the
+    # cookie); set by accounts.sessions, never stored on the users row.
+    session_token = None
+
+    def get_id(self) -> str | None:
+        return self.session_token
 
     @property
     def public_label(self) -> str:
@@ -61,3 +68,30 @@ class AuditLog(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class UserSession(Base):
+    """One log-in on one device. The cookie holds a random id; only its SHA-256 is stored, so
+    a copy of the database cannot be turned into working cookies."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginCounter(Base):
+    """Failed log-ins of one throttle key (an account from an address, or an address) in the
+    current window: one row updated atomically, so racing attempts cannot all pass the check."""
+
+    __tablename__ = "login_counters"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)

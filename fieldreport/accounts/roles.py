@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from fieldreport.i18n import N_
+
 OBSERVER = "observer"
 COORDINATOR = "coordinator"
 COMMISSION = "commission"
@@ -21,6 +23,18 @@ COORDINATION: tuple[str, ...] = (COORDINATOR, ADMIN)
 DIGEST_READERS: tuple[str, ...] = (COMMISSION, COORDINATOR, ADMIN)
 # Download a photo's original file (with its EXIF). The commission sees derivatives only.
 ORIGINAL_PHOTO_ROLES: tuple[str, ...] = (OBSERVER, COORDINATOR, ADMIN)
+# Create accounts, reset passwords, end a user's sessions.
+ACCOUNT_ADMINS: tuple[str, ...] = (ADMIN,)
+# Roles that file reports in the field: they need a team code (what the commission sees).
+TEAM_ROLES: tuple[str, ...] = (OBSERVER,)
+
+# What people read instead of the codes (translated at the edge).
+ROLE_LABELS: dict[str, str] = {
+    OBSERVER: N_("Observer"),
+    COORDINATOR: N_("Coordinator"),
+    COMMISSION: N_("Commission member"),
+    ADMIN: N_("Administrator"),
+}
 
 
 class HasRole(Protocol):
@@ -38,3 +52,7 @@ def sees_observer_names(user: HasRole) -> bool:
 
 def coordinates(user: HasRole) -> bool:
     return user.role in COORDINATION
+
+
+def administers_accounts(user: HasRole) -> bool:
+    return user.role in ACCOUNT_ADMINS

@@ -1,48 +1,41 @@
-"""Accounts: creating users, checking passwords, throttling log-ins, the audit trail."""
+"""Accounts: creating users, logging in and out, passwords, sessions, the audit trail.
+
+Every use case takes the session and plain values, audits what it did and never commits (the
+request or the command owns the transaction: docs/architecture.md, "Transactions").
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fieldreport.accounts import passwords, sessions, throttle
+from fieldreport.accounts.errors import AccountError, LoginThrottled
 from fieldreport.accounts.models import AuditLog, User
-from fieldreport.accounts.roles import OBSERVER, ROLES
+from fieldreport.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password, use_password_hasher
+from fieldreport.accounts.roles import ROLES, TEAM_ROLES
+from fieldreport.accounts.sessions import ClientInfo, LoadedSession, SessionLimits
+from fieldreport.accounts.throttle import (
+    MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+    MAX_FAILURES_PER_ADDRESS,
+    THROTTLE_WINDOW,
+)
 from fieldreport.db import utcnow
 
-MIN_PASSWORD_LENGTH = 10
-THROTTLE_WINDOW = timedelta(minutes=15)
-# Failures allowed per account from one address, and per address over all accounts. An account
-# is never locked for everyone: an attacker elsewhere cannot lock a real user out.
-MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
-MAX_FAILURES_PER_ADDRESS = 30
-
-_hasher = PasswordHasher()
-
-
-def use_password_hasher(hasher: PasswordHasher) -> None:
-    """Swap the hasher (tests use cheap parameters; hashes still verify either way)."""
-    global _hasher
-    _hasher = hasher
-
-
-class AccountError(ValueError):
-    """A request about an account that cannot be done; the message says why."""
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def password_matches(user: User, password: str) -> bool:
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+__all__ = [
+    "MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS",
+    "MAX_FAILURES_PER_ADDRESS",
+    "MIN_PASSWORD_LENGTH",
+    "THROTTLE_WINDOW",
+    "AccountError",
+    "ClientInfo",
+    "LoginThrottled",
+    "SessionLimits",
+    "use_password_hasher",
+]
 
 
 def audit(
@@ -65,6 +58,31 @@ def audit(
     )
 
 
+def _by(actor: User | None) -> dict[str, Any] | None:
+    return {"by": actor.username} if actor is not None else None
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def _check_new_user(session: Session, username: str, role: str, team_code: str | None) -> None:
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", "role")
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()
+    ):
+        raise AccountError(
+            "username: letters, digits, dot, dash or underscore, at most 64", "username"
+        )
+    if role in TEAM_ROLES and not team_code:
+        raise AccountError("an observer needs a team code (--team T-01)", "team_code")
+    if session.scalar(select(User).where(User.username == username)):
+        raise AccountError(f"user {username!r} exists already", "username")
+
+
 def create_user(
     session: Session,
     username: str,
@@ -74,90 +92,90 @@ def create_user(
     display_name: str | None = None,
     team_code: str | None = None,
     time_zone: str | None = None,
+    language: str = "en",
+    actor: User | None = None,
 ) -> User:
-    username = username.strip().lower()
-    if role not in ROLES:
-        raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    if (
-        not username
-        or len(username) > 64
-        or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()
-    ):
-        raise AccountError("username: letters, digits, dot, dash or underscore, at most 64")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
-    if role == OBSERVER and not team_code:
-        raise AccountError("an observer needs a team code (--team T-01)")
-    if session.scalar(select(User).where(User.username == username)):
-        raise AccountError(f"user {username!r} exists already")
+    username = normalise_username(username)
+    team_code = (team_code or "").strip() or None
+    _check_new_user(session, username, role, team_code)
+    passwords.check_password_rule(password)
     user = User(
         username=username,
-        display_name=display_name or username,
+        display_name=(display_name or "").strip() or username,
         role=role,
         team_code=team_code,
         password_hash=hash_password(password),
         time_zone=time_zone,
+        language=language,
     )
     session.add(user)
     session.flush()
-    audit(session, "user.create", user=user, detail={"role": role})
+    audit(session, "user.create", user=user, detail={"role": role, **(_by(actor) or {})})
     return user
 
 
-def _recent_failures(session: Session, address: str | None, username: str | None) -> int:
-    since = utcnow() - THROTTLE_WINDOW
-    query = select(func.count(AuditLog.id)).where(
-        AuditLog.action == "login.failed", AuditLog.at >= since, AuditLog.address == address
-    )
-    if username is not None:
-        query = query.where(AuditLog.username == username)
-    return session.scalar(query) or 0
-
-
-def login_throttled(session: Session, username: str, address: str | None) -> bool:
-    username = username.strip().lower()
-    return (
-        _recent_failures(session, address, username) >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS
-        or _recent_failures(session, address, None) >= MAX_FAILURES_PER_ADDRESS
-    )
-
-
-def authenticate(
-    session: Session, username: str, password: str, address: str | None
+def log_in(
+    session: Session, username: str, password: str, client: ClientInfo, now: datetime | None = None
 ) -> User | None:
-    """The active user with these credentials, recording the attempt either way."""
-    username = username.strip().lower()
+    """The active user with these credentials, with a new session; None for wrong ones.
+
+    Raises :class:`LoginThrottled` before any password is checked when the limits are reached.
+    Unknown usernames cost the same hashing time as known ones (no enumeration by timing).
+    """
+    username = normalise_username(username)
+    now = now or utcnow()
+    if not throttle.reserve_attempt(session, username, client.address, now):
+        raise LoginThrottled("Too many failed attempts. Wait 15 minutes, then try again.")
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not password_matches(user, password):
-        audit(session, "login.failed", username=username, address=address)
+    if user is None:
+        matches = passwords.verify_nobody(password)
+    else:
+        matches = passwords.verify(user.password_hash, password) and user.active
+    if user is None or not matches:
+        throttle.attempt_failed(session, client.address, now)
+        audit(session, "login.failed", username=username, address=client.address)
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    throttle.attempt_succeeded(session, username, client.address)
+    if passwords.needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit(session, "login", user=user, address=address)
+    sessions.start_session(session, user, client, now)
+    audit(session, "login", user=user, address=client.address)
     return user
 
 
-def load_user(session: Session, session_id: str) -> User | None:
+def log_out(session: Session, user: User, address: str | None) -> None:
+    """End the session this request came with (the cookie alone no longer logs anyone in)."""
+    if user.session_token:
+        sessions.revoke(session, user.session_token, utcnow())
+    audit(session, "logout", user=user, address=address)
+
+
+def load_user(
+    session: Session, token: str, *, limits: SessionLimits, now: datetime | None = None
+) -> LoadedSession | None:
     """The user behind a session cookie's id, if that session is still valid."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+    return sessions.load_session(session, token, now=now or utcnow(), limits=limits)
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    """Change a password and end every session the user has."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    """Set a password (command line, tests) and end every session the user has."""
+    passwords.check_password_rule(password)
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    user.must_change_password = False
+    sessions.revoke_all(session, user, utcnow())
     audit(session, "user.password", user=user)
 
 
-def deactivate(session: Session, user: User) -> None:
-    user.active = False
-    user.session_version += 1
-    audit(session, "user.deactivate", user=user)
+def change_own_password(session: Session, user: User, current: str, new: str) -> int:
+    """The user's own change: the current password (or one-time code) first; ends the user's
+    other sessions, keeps this one. Returns how many sessions ended."""
+    if not passwords.verify(user.password_hash, current):
+        raise AccountError("The current password is not right.", "current_password")
+    passwords.check_password_rule(new)
+    if new == current:
+        raise AccountError("Choose a password different from the current one.", "new_password")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    ended = sessions.revoke_all(session, user, utcnow(), keep=user.session_token)
+    audit(session, "user.password", user=user, detail={"other_sessions_ended": ended})
+    return ended

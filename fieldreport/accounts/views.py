@@ -1,20 +1,25 @@
-"""Log-in and log-out."""
+"""Log-in, log-out, and the user's own password."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from fieldreport.accounts import service
-from fieldreport.accounts.forms import LoginForm, LogoutForm
+from fieldreport.accounts.errors import AccountError, LoginThrottled
+from fieldreport.accounts.forms import LoginForm, LogoutForm, PasswordChangeForm
 from fieldreport.web.context import client_address
+from fieldreport.web.sessions import client_info
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("accounts", __name__)
+
+# What a user who must choose a new password (after a reset) may still open.
+OPEN_BEFORE_NEW_PASSWORD = ("accounts.own_password", "accounts.logout", "static", None)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -33,22 +38,23 @@ def login() -> Any:
     error = None
     status = 200
     if form.validate_on_submit():
-        db = request_session()
-        address = client_address()
-        if service.login_throttled(db, form.username.data, address):
-            error = _("Too many failed attempts. Wait 15 minutes, then try again.")
-            status = 429
+        # The attempt is audited either way; a failure is committed too, as the view returns
+        # normally, so the throttle counts it (docs/architecture.md, "Transactions").
+        try:
+            user = service.log_in(
+                request_session(), form.username.data, form.password.data, client_info()
+            )
+        except LoginThrottled:
+            error, status = _("Too many failed attempts. Wait 15 minutes, then try again."), 429
         else:
-            # The attempt is audited either way; a failure is committed too, as the view returns
-            # normally, so the throttle counts it (docs/architecture.md, "Transactions").
-            user = service.authenticate(db, form.username.data, form.password.data, address)
             if user is not None:
                 session.clear()
                 login_user(user, remember=False)
                 session.permanent = True
+                if user.must_change_password:
+                    return redirect(url_for("accounts.own_password"))
                 return redirect(_safe_next(request.args.get("next")) or url_for("core.index"))
-            error = _("Wrong username or password.")
-            status = 401
+            error, status = _("Wrong username or password."), 401
     elif request.method == "POST":
         status = 400
     return render_template("accounts/login.html", form=form, error=error), status
@@ -59,9 +65,45 @@ def login() -> Any:
 def logout() -> Any:
     form = LogoutForm()
     if form.validate_on_submit():
+        service.log_out(request_session(), current_user._get_current_object(), client_address())
         logout_user()
         session.clear()
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def own_password() -> Any:
+    form = PasswordChangeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            ended = service.change_own_password(
+                request_session(),
+                current_user._get_current_object(),
+                form.current_password.data,
+                form.new_password.data,
+            )
+        except AccountError as refused:
+            error = _(str(refused))
+        else:
+            flash(_("Password changed. Sessions on other devices ended: %(n)d.", n=ended))
+            return redirect(url_for("core.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/password.html", form=form, error=error), status
+
+
+@bp.before_app_request
+def new_password_first() -> Any:
+    """After a reset the one-time code opens one page only: the choice of a new password."""
+    if request.endpoint in OPEN_BEFORE_NEW_PASSWORD or not current_user.is_authenticated:
+        return None
+    if not current_user.must_change_password:
+        return None
+    if request.path.startswith("/api/"):
+        message = "Choose a new password first (open the app and log in)."
+        return jsonify({"error": "Password change required", "message": message}), 403
+    return redirect(url_for("accounts.own_password"))
 
 
 @bp.app_context_processor

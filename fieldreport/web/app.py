@@ -10,15 +10,16 @@ from flask_babel import Babel
 from flask_compress import Compress
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from fieldreport.accounts.service import load_user as load_session_user
 from fieldreport.config import PROJECT_ROOT, Settings, load_settings
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime
 from fieldreport.web.errors import register_error_handlers, wants_json
 from fieldreport.web.security import content_security_policy, security_headers
+from fieldreport.web.sessions import touch_seen_session, user_from_cookie
 from fieldreport.web.templating import register_template_helpers
-from fieldreport.web.transaction import own_transactions, request_session
+from fieldreport.web.transaction import own_transactions
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -39,7 +40,8 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_NAME": "fieldreport_session",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": settings.secure_cookies,
-        "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        # The cookie's life; the server-side session row decides (accounts/sessions.py).
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=settings.session_max_days),
         # An observer may fill in the form, lose the signal and send it the next day.
         "WTF_CSRF_TIME_LIMIT": 36 * 3600,
         "WTF_CSRF_SSL_STRICT": settings.secure_cookies,
@@ -77,6 +79,7 @@ def _select_timezone() -> str | None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from fieldreport.accounts.admin_views import bp as admin_bp
     from fieldreport.accounts.views import bp as accounts_bp
     from fieldreport.api.digests import bp as api_digests_bp
     from fieldreport.api.meta import bp as api_bp
@@ -96,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     blueprints = (
         core_bp,
         accounts_bp,
+        admin_bp,
         reports_bp,
         photos_bp,
         sectors_bp,
@@ -132,6 +136,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     compress.init_app(app)
     app.after_request(security_headers)
+    app.after_request(touch_seen_session)
     register_error_handlers(app)
     _register_blueprints(app)
     own_transactions(app)
@@ -139,6 +144,13 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     if runtime.queue.mode == "in-process" and not settings.testing:
         # Embedded default: this process keeps time for the sweep (RQ workers do it otherwise).
         runtime.queue.start_periodic(PERIODIC_TASKS)
+    if settings.proxy_hops:
+        # Trust exactly as many X-Forwarded-* hops as there are proxies: the throttle and the
+        # audit log then see each user's address, not the proxy's (README, settings).
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     return app
 
 
@@ -148,9 +160,7 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(session_id: str) -> Any:
-        return load_session_user(request_session(), session_id)
+    login_manager.user_loader(user_from_cookie)
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:

@@ -13,4 +13,7 @@ def runtime() -> Runtime:
 
 
 def client_address() -> str | None:
-    return request.remote_addr
+    """The caller's address (the last trusted X-Forwarded-For hop behind FIELDREPORT_PROXY_HOPS
+    proxies), cut to what the audit log and the throttle keys hold."""
+    address = request.remote_addr
+    return address[:64] if address else None

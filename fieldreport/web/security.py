@@ -1,5 +1,6 @@
 """Headers every answer carries: the content security policy, no sniffing, no framing, and
-``no-store`` for anything a logged-in user sees (a shared phone keeps no report in its cache)."""
+``no-store`` for anything a logged-in user sees (a shared phone keeps no report in its cache),
+and HSTS when the cookies are for HTTPS only."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+# A year; no includeSubDomains: other hosts of the mission's domain are not ours to decide.
+HSTS = "max-age=31536000"
 
 
 def content_security_policy(map_tile_url: str) -> str:
@@ -31,6 +35,9 @@ def security_headers(response: Any) -> Any:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        # Served over HTTPS: the browser must never try plain HTTP (where a cookie could leak).
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     # The session cookie, not current_user: this runs on error pages too, where loading the
     # user may be what just failed (a locked database).
     if "_user_id" in session and not request.path.startswith("/static/"):

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale, gettext
 
+from fieldreport.accounts.roles import ROLE_LABELS
 from fieldreport.digests.views import digest_failures
 from fieldreport.reports import taxonomy
 from fieldreport.review.views import review_panel
@@ -45,6 +47,18 @@ def confidence_label(code: str | None) -> str:
     return gettext(labels[code]) if code in labels else code or ""
 
 
+def role_label(code: str) -> str:
+    return gettext(ROLE_LABELS[code]) if code in ROLE_LABELS else code
+
+
+def language_label(code: str) -> str:
+    """A language by its own name ("English", "français"), so every reader finds theirs."""
+    try:
+        return Locale.parse(code).get_display_name() or code
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["short_day"] = short_day
@@ -57,6 +71,8 @@ def register_template_helpers(app: Flask) -> None:
         digest_failures=digest_failures,
         review_panel=review_panel,
         todays_assignments=todays_assignments,
+        role_label=role_label,
+        language_label=language_label,
     )
 
     @app.context_processor
