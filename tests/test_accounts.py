@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog, User
 from fieldreport.accounts.service import MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS, set_password
-from tests.conftest import PASSWORD, csrf_from, login
+from tests.helpers import PASSWORD, csrf_from, login
 
 ROUTES = {
     "/home": {"observer"},

@@ -14,8 +14,21 @@ from fieldreport.db import utcnow
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.models import Assignment, CoordinatorSector, Sector
 from fieldreport.web.app import build_app
-from tests.conftest import api_token, csrf_from, login, make_settings, post_report, report_body
-from tests.sector_factories import DMZ, EAST, WEST, collection, feature, file_report, square
+from tests.helpers import (
+    DMZ,
+    EAST,
+    WEST,
+    api_token,
+    collection,
+    csrf_from,
+    feature,
+    file_report,
+    login,
+    make_settings,
+    post_report,
+    report_body,
+    square,
+)
 
 ROLES = ("obs1", "coord", "comm", "admin")
 

@@ -11,7 +11,8 @@ from fieldreport.digests import service
 from fieldreport.digests.figures import DayRange, compute_figures
 from fieldreport.digests.models import Digest
 from fieldreport.reports.models import Report
-from tests.digest_factories import add_report, hand_counted_day, utc
+from tests.digest_factories import hand_counted_day
+from tests.helpers import add_report, utc
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from fieldreport.accounts.models import AuditLog
 from fieldreport.db import utcnow
 from fieldreport.digests import service
 from fieldreport.digests.models import DigestSend
-from tests.conftest import api_token, csrf_from, make_settings
-from tests.digest_factories import add_report, add_sector, hand_counted_day, utc
+from tests.digest_factories import hand_counted_day
+from tests.helpers import add_report, add_sector, api_token, csrf_from, make_settings, utc
 
 NAMES = ("Olga Observer", "Oscar Other", "obs1", "obs2")
 RECIPIENTS = ("commission@example.org", "chair@example.org")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,20 +15,9 @@ from fieldreport.db import utcnow
 from fieldreport.digests import schedule, service
 from fieldreport.jobs import PeriodicRunner
 from fieldreport.runtime import build_runtime
-from tests.conftest import make_settings
-from tests.digest_factories import add_report
+from tests.helpers import add_report, make_settings, wait_until
 
 RECIPIENTS = ("commission@example.org",)
-
-
-def wait_until(condition, timeout: float = 60.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError("condition not met in time")
 
 
 def test_nightly_run_is_at_the_digest_hour_in_the_commission_zone(tmp_path, sqlite_url):
@@ -126,7 +114,7 @@ def test_nightly_digest_fires_through_the_rq_scheduler(rq_runtime, rq_worker, us
             digest = service.get_digest(session, day)
             return digest and digest.state == "sent" and digest
 
-    digest = wait_until(state, timeout=90)
+    digest = wait_until(state, "the scheduled digest to be sent", timeout=90)
     (message,) = smtp_sink.wait_for(1)
     assert digest.generated_at >= fire_at
     assert message["Subject"].endswith(f"daily digest {day.isoformat()}")

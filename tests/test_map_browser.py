@@ -16,8 +16,7 @@ from fieldreport.reports.models import Report
 from fieldreport.runtime import build_runtime
 from fieldreport.sectors import service as sectors
 from fieldreport.web.app import build_app
-from tests.conftest import PASSWORD, make_settings
-from tests.sector_factories import DMZ, EAST, WEST, collection, file_report
+from tests.helpers import DMZ, EAST, PASSWORD, WEST, collection, file_report, make_settings
 from tests.servers import free_port
 
 

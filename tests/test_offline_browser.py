@@ -19,8 +19,8 @@ from fieldreport.photos.models import Photo
 from fieldreport.reports import offline_views
 from fieldreport.reports.models import Report
 from fieldreport.storage import original_key
-from tests.conftest import csrf_from, make_settings, report_body
-from tests.live_server import PASSWORD, HttpClient, LiveServer, live_server
+from tests.helpers import PASSWORD, csrf_from, make_settings, report_body
+from tests.live_server import HttpClient, LiveServer, live_server
 
 FIRST_LOAD_BUDGET = 50 * 1024
 HTML_BUDGET = 14 * 1024

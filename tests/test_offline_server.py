@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from fieldreport.photos.models import Photo
 from fieldreport.reports import offline_views
 from fieldreport.reports.models import Report
-from tests.conftest import make_settings, report_body
+from tests.helpers import make_settings, report_body
 from tests.live_server import HttpClient, LiveServer, live_server, multipart_photo
 
 

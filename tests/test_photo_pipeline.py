@@ -20,8 +20,7 @@ from fieldreport.photos.imaging import DAMAGED_MESSAGE, haversine_m
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
 from fieldreport.storage import LocalStorage, derivative_key, original_key
-from tests.conftest import api_token, post_report, report_body
-from tests.photo_factories import add_photo_row
+from tests.helpers import add_photo_row, api_token, post_report, report_body
 
 REPORT_LAT, REPORT_LON = 43.4675, 11.8851
 ORIENTATION_SAMPLES = (

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
-from tests.conftest import csrf_from
+from tests.helpers import csrf_from
 
 
 def _count(runtime: Any, model: Any) -> int:
@@ -172,7 +172,7 @@ def test_hostile_photo_in_the_form_is_refused_and_nothing_is_stored(
 def test_request_over_the_limit_gets_a_readable_413(tmp_path, database_url, users):
     from fieldreport.runtime import build_runtime
     from fieldreport.web.app import build_app
-    from tests.conftest import login, make_settings
+    from tests.helpers import login, make_settings
 
     settings = make_settings(tmp_path, database_url, max_request_bytes=200_000)
     runtime = build_runtime(settings)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from fieldreport.accounts.models import AuditLog
 from fieldreport.reports.models import Report, ReportVersion
-from tests.conftest import api_token, post_report, report_body
+from tests.helpers import api_token, post_report, report_body
 
 
 def _count_reports(runtime: Any) -> int:
@@ -75,7 +75,7 @@ def test_another_observers_client_id_is_a_conflict_not_a_leak(client_for, runtim
 
 
 def test_two_identical_requests_at_once_make_one_report(app, users, runtime):
-    from tests.conftest import login
+    from tests.helpers import login
 
     body = report_body()
     clients = []

@@ -12,8 +12,7 @@ from fieldreport.reports.models import STATUSES, Report
 from fieldreport.review import service as review
 from fieldreport.review.models import ReviewEvent
 from fieldreport.sectors import service as sectors
-from tests.conftest import api_token, csrf_from
-from tests.sector_factories import EAST, WEST, collection, file_report
+from tests.helpers import EAST, WEST, api_token, collection, csrf_from, file_report
 
 ALLOWED = {
     ("submitted", "in_review"),

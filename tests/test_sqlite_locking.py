@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from fieldreport.reports.models import Report
 from fieldreport.runtime import build_runtime
 from fieldreport.web.app import build_app
-from tests.conftest import api_token, login, make_settings, report_body
+from tests.helpers import api_token, login, make_settings, report_body
 
 
 def test_locked_database_answers_503_with_retry_after_and_stores_nothing(
@@ -55,7 +55,7 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path, sqlite_url):
 
 def test_locked_database_on_the_html_form_shows_a_busy_page(tmp_path, sqlite_url):
     from fieldreport.accounts.service import create_user
-    from tests.conftest import csrf_from
+    from tests.helpers import csrf_from
 
     settings = make_settings(tmp_path, sqlite_url, sqlite_busy_timeout_ms=200)
     runtime = build_runtime(settings)
