@@ -272,6 +272,19 @@ def login(
     )
 
 
+def browser_login(page: Any, base_url: str | None, username: str, password: str = PASSWORD) -> None:
+    """Log in through the page in a real browser (Playwright) and wait to be let in.
+
+    ``base_url=None``: the page is on the log-in form already (sent there with ``?next=``).
+    """
+    if base_url is not None:
+        page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
 def api_token(client: FlaskClient) -> str:
     return client.get("/api/v1/csrf").get_json()["csrf_token"]
 
@@ -295,7 +308,9 @@ def upload_photo(
     )
 
 
-def review(client: FlaskClient, client_id: str, status: str, comment: str | None = None) -> Any:
+def post_review(
+    client: FlaskClient, client_id: str, status: str, comment: str | None = None
+) -> Any:
     """A coordinator's decision through the API."""
     return client.post(
         f"/api/v1/reports/{client_id}/review",

@@ -7,16 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog
 from fieldreport.reports.models import Report, ReportVersion
-from tests.helpers import api_token, post_report, report_body
-
-
-def _count_reports(runtime: Any) -> int:
-    with runtime.db.session_scope(write=False) as session:
-        return session.scalar(select(func.count(Report.id)))
+from tests.helpers import api_token, count, post_report, report_body
 
 
 def test_valid_report_is_stored_with_its_ledger_entry(client_for, runtime):
@@ -48,7 +43,7 @@ def test_same_client_id_twice_stores_one_report(client_for, runtime):
     again = post_report(client, body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.get_json()["id"] == first.get_json()["id"]
-    assert _count_reports(runtime) == 1
+    assert count(runtime, Report) == 1
 
 
 def test_same_client_id_with_a_different_body_is_a_conflict_and_kept_in_the_log(
@@ -97,7 +92,7 @@ def test_two_identical_requests_at_once_make_one_report(app, users, runtime):
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200, 200, 200, 201]
-    assert _count_reports(runtime) == 1
+    assert count(runtime, Report) == 1
 
 
 @pytest.mark.parametrize(
@@ -126,7 +121,7 @@ def test_invalid_field_is_refused_with_its_name(client_for, runtime, override, f
     response = post_report(client_for("obs1"), report_body(**override))
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
-    assert _count_reports(runtime) == 0
+    assert count(runtime, Report) == 0
 
 
 def test_event_time_in_the_future_is_refused_but_small_skew_is_allowed(client_for):
@@ -159,7 +154,7 @@ def test_missing_csrf_header_is_refused(client_for, runtime):
     client = client_for("obs1")
     response = client.post("/api/v1/reports", json=report_body())
     assert response.status_code == 400
-    assert _count_reports(runtime) == 0
+    assert count(runtime, Report) == 0
 
 
 def test_api_without_login_answers_401(app, users):
