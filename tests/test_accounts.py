@@ -46,7 +46,7 @@ def test_wrong_password_is_refused_and_recorded(app, users, runtime):
 def test_repeated_failures_throttle_that_account_from_that_address_only(app, users):
     client = app.test_client()
     for _ in range(MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS):
-        login(client, "obs1", "guess")
+        assert login(client, "obs1", "guess").status_code == 401
     assert login(client, "obs1", PASSWORD).status_code == 429
     other_address = app.test_client()
     page = other_address.get("/login", environ_base={"REMOTE_ADDR": "10.9.9.9"})
@@ -70,6 +70,7 @@ def test_login_does_not_redirect_to_another_site(app, users):
         "/login?next=https://evil.example/",
         data={"username": "obs1", "password": PASSWORD, "csrf_token": csrf_from(page.text)},
     )
+    assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
 

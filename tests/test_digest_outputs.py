@@ -247,7 +247,10 @@ def test_a_day_not_over_yet_is_not_built_from_the_button(client_for, runtime, us
     client = client_for("coord")
     page = client.get(f"/digests/{today.isoformat()}").get_data(as_text=True)
 
-    client.post(f"/digests/{today.isoformat()}/rebuild", data={"csrf_token": csrf_from(page)})
+    response = client.post(
+        f"/digests/{today.isoformat()}/rebuild", data={"csrf_token": csrf_from(page)}
+    )
+    assert response.status_code == 302
     runtime.queue.drain()
 
     assert stored(runtime, today) is None

@@ -391,7 +391,8 @@ def test_in_process_timer_sweeps_when_asked(client_for, runtime):
 def test_report_page_shows_the_thumbnail_and_the_flags(client_for, runtime, corpus):
     client = client_for("obs1")
     client_id = new_report(client)
-    upload_photo(client, client_id, (corpus / "accept/hdr_iphone_hdr_YES.jpg").read_bytes())
+    response = upload_photo(client, client_id, corpus / "accept/hdr_iphone_hdr_YES.jpg")
+    assert response.status_code == 201
     runtime.queue.drain()
     with runtime.db.session_scope(write=False) as session:
         photo = session.scalar(select(Photo))

@@ -80,9 +80,9 @@ def test_photo_over_the_per_file_limit_gets_413(tmp_path, database_url, users, c
     settings = make_settings(tmp_path, database_url, max_photo_bytes=100_000)
     runtime = build_runtime(settings)
     client = build_app(settings, runtime).test_client()
-    login(client, "obs1")
+    assert login(client, "obs1").status_code == 302
     body = report_body()
-    post_report(client, body)
+    assert post_report(client, body).status_code == 201
     response = upload_photo(client, body["client_id"], corpus / "accept" / "gps_DSCN0010.jpg")
     assert response.status_code == 413
     assert "limit" in response.get_json()["message"]

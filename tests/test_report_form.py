@@ -57,6 +57,7 @@ def test_form_sent_twice_stores_one_report(client_for, runtime):
     values = _form(client)
     first = client.post("/reports/new", data=values)
     again = client.post("/reports/new", data=values)
+    assert (first.status_code, again.status_code) == (302, 302)
     assert first.headers["Location"] == again.headers["Location"]
     assert count(runtime, Report) == 1
 
@@ -173,7 +174,7 @@ def test_request_over_the_limit_gets_a_readable_413(tmp_path, database_url, user
     runtime = build_runtime(settings)
     app = build_app(settings, runtime)
     client = app.test_client()
-    login(client, "obs1")
+    assert login(client, "obs1").status_code == 302
     values = _form(client)
     values["photos"] = [(io.BytesIO(b"\xff" * 100), "a.jpg")]
     values["narrative"] = "x" * 300_000

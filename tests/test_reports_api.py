@@ -29,8 +29,8 @@ def test_valid_report_is_stored_with_its_ledger_entry(client_for, runtime):
 
 def test_ledger_entries_chain_to_the_one_before(client_for, runtime):
     client = client_for("obs1")
-    post_report(client, report_body())
-    post_report(client, report_body())
+    assert post_report(client, report_body()).status_code == 201
+    assert post_report(client, report_body()).status_code == 201
     with runtime.db.session_scope(write=False) as session:
         first, second = session.scalars(select(ReportVersion).order_by(ReportVersion.id))
         assert second.prev_sha256 == first.entry_sha256
@@ -51,7 +51,7 @@ def test_same_client_id_with_a_different_body_is_a_conflict_and_kept_in_the_log(
 ):
     client = client_for("obs1")
     body = report_body()
-    post_report(client, body)
+    assert post_report(client, body).status_code == 201
     response = post_report(client, {**body, "narrative": "Something else"})
     assert response.status_code == 409
     with runtime.db.session_scope(write=False) as session:
@@ -63,7 +63,7 @@ def test_same_client_id_with_a_different_body_is_a_conflict_and_kept_in_the_log(
 
 def test_another_observers_client_id_is_a_conflict_not_a_leak(client_for, runtime):
     body = report_body()
-    post_report(client_for("obs1"), body)
+    assert post_report(client_for("obs1"), body).status_code == 201
     response = post_report(client_for("obs2"), body)
     assert response.status_code == 409
     assert "narrative" not in response.get_json()
@@ -76,7 +76,7 @@ def test_two_identical_requests_at_once_make_one_report(app, users, runtime):
     clients = []
     for _ in range(4):
         client = app.test_client()
-        login(client, "obs1")
+        assert login(client, "obs1").status_code == 302
         clients.append((client, api_token(client)))
     barrier = threading.Barrier(len(clients))
     statuses: list[int] = []
@@ -171,7 +171,7 @@ def test_only_observers_file_reports(client_for, role):
 
 def test_observer_cannot_read_another_observers_report(client_for):
     body = report_body()
-    post_report(client_for("obs1"), body)
+    assert post_report(client_for("obs1"), body).status_code == 201
     other = client_for("obs2")
     assert other.get(f"/api/v1/reports/{body['client_id']}").status_code == 404
     assert other.get("/api/v1/reports").get_json()["reports"] == []
@@ -179,7 +179,7 @@ def test_observer_cannot_read_another_observers_report(client_for):
 
 def test_commission_sees_only_verified_reports_and_no_names(client_for, runtime):
     body = report_body()
-    post_report(client_for("obs1"), body)
+    assert post_report(client_for("obs1"), body).status_code == 201
     commission = client_for("comm")
     assert commission.get(f"/api/v1/reports/{body['client_id']}").status_code == 404
     with runtime.db.session_scope() as session:

@@ -169,7 +169,9 @@ def test_observer_sees_the_question_and_answers_it_in_the_app(client_for, runtim
 
 def test_another_observer_cannot_answer(client_for, runtime, setup):
     coordinator = client_for("coord")
-    post_review(coordinator, setup["west"], "needs_info", "Which direction?")
+    assert (
+        post_review(coordinator, setup["west"], "needs_info", "Which direction?").status_code == 200
+    )
     report = _report(runtime, setup["west"])
     other = client_for("obs2")
     token = csrf_from(other.get("/reports/new").get_data(as_text=True))
@@ -179,7 +181,12 @@ def test_another_observer_cannot_answer(client_for, runtime, setup):
 
 
 def test_answer_without_csrf_token_is_refused(client_for, runtime, setup):
-    post_review(client_for("coord"), setup["west"], "needs_info", "Which direction?")
+    assert (
+        post_review(
+            client_for("coord"), setup["west"], "needs_info", "Which direction?"
+        ).status_code
+        == 200
+    )
     report = _report(runtime, setup["west"])
     response = client_for("obs1").post(f"/reports/{report.id}/answer", data={"answer": "NE"})
     assert response.status_code == 400
@@ -188,7 +195,10 @@ def test_answer_without_csrf_token_is_refused(client_for, runtime, setup):
 
 def test_report_page_shows_the_history_without_names_to_the_commission(client_for, runtime, setup):
     coordinator = client_for("coord")
-    post_review(coordinator, setup["west"], "verified", "Seen on two photos.")
+    assert (
+        post_review(coordinator, setup["west"], "verified", "Seen on two photos.").status_code
+        == 200
+    )
     report = _report(runtime, setup["west"])
     page = coordinator.get(f"/reports/{report.id}").get_data(as_text=True)
     assert 'id="review-history"' in page and "Carla Coordinator" in page
@@ -227,7 +237,7 @@ def test_queue_lists_urgent_first_then_newest(client_for, runtime, users, setup)
         urgent = file_report(session, users.observer2, 43.47, 11.86, urgent=True).client_id
         newest = file_report(session, users.observer2, 43.47, 11.87).client_id
     client = client_for("coord")
-    post_review(client, setup["east"], "verified")
+    assert post_review(client, setup["east"], "verified").status_code == 200
     ids = _queue_ids(client)
     assert ids[0] == urgent
     assert ids[1] == newest

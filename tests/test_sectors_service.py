@@ -319,7 +319,7 @@ def test_sector_change_enqueues_the_rederive_job_on_rq(tmp_path, sqlite_url, use
 
     app, runtime, report_id = users_rq
     client = app.test_client()
-    login(client, "coord")
+    assert login(client, "coord").status_code == 302
     response = client.post(
         "/api/v1/sectors", json=collection(EAST), headers={"X-CSRFToken": api_token(client)}
     )
