@@ -95,14 +95,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def postgresql_only_url(postgres_template: str, postgres_url: str) -> Iterator[str]:
-    """A fresh migrated PostgreSQL database, for tests that can only prove something there:
-    races. SQLite takes its write lock at the start of every write transaction (BEGIN
-    IMMEDIATE), so two writers never overlap on it and a race test there proves nothing."""
-    yield from _fresh_postgres(postgres_url)
-
-
-@pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     """For tests that are about something else than the database (browser tests, say)."""
     target = tmp_path / "fieldreport.db"

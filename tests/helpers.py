@@ -21,6 +21,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -353,31 +354,43 @@ def wait_until(
 def held_at_statement(
     engine: Any, statement_start: str, parties: int, *, timeout: float = 15.0
 ) -> Iterator[list[str]]:
-    """Hold each execution of a SQL statement beginning with ``statement_start`` until
-    ``parties`` of them are waiting, then let them all go at once.
+    """Hold the first ``parties`` executions of a SQL statement beginning with
+    ``statement_start`` until all of them are waiting, then let them go at once.
 
     Why: threads started together may still run one after the other. Holding them at the very
     statement whose outcome is raced (the INSERT of a report, the UPDATE that claims a digest)
-    proves that every one of them got there before any went on — the race window was open for
-    all. If they never all arrive (the code serialises them earlier), the statement raises
-    ``BrokenBarrierError`` after ``timeout`` and the request fails: the test cannot pass without
-    the overlap. Yields the statements that were let through.
+    proves that every one of them got there before any went on: the race window was open for
+    all. If they never all arrive (something serialises them earlier), the held statements
+    raise ``BrokenBarrierError`` after ``timeout`` and their requests fail, so the test cannot
+    pass without the overlap. Later executions of the statement pass freely. Yields the list of
+    held statements, for the test to check that all ``parties`` were held.
     """
     barrier = threading.Barrier(parties)
-    passed: list[str] = []
+    held: list[str] = []
+    lock = threading.Lock()
     prefix = statement_start.lower()
 
     def hold(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().lower().startswith(prefix):
-            barrier.wait(timeout=timeout)
-            passed.append(statement)
+        if not statement.lstrip().lower().startswith(prefix):
+            return
+        with lock:
+            if len(held) >= parties:
+                return
+            held.append(statement)
+        barrier.wait(timeout=timeout)
 
     event.listen(engine, "before_cursor_execute", hold)
     try:
-        yield passed
+        yield held
     finally:
         event.remove(engine, "before_cursor_execute", hold)
         barrier.abort()
+
+
+ON_POSTGRESQL_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+"""For race tests. SQLite takes its write lock when a write transaction begins (BEGIN
+IMMEDIATE, see fieldreport/db.py), so two writers never overlap there and a race test on SQLite
+would prove nothing; PostgreSQL lets them overlap, as production does."""
 
 
 def run_together(*calls: Callable[[], T], timeout: float = 60.0) -> list[T]:

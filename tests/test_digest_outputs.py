@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from datetime import date
 
 import pytest
@@ -18,7 +17,17 @@ from fieldreport.db import utcnow
 from fieldreport.digests import service
 from fieldreport.digests.models import DigestSend
 from tests.digest_factories import hand_counted_day
-from tests.helpers import add_report, add_sector, api_token, csrf_from, make_settings, utc
+from tests.helpers import (
+    ON_POSTGRESQL_ONLY,
+    add_report,
+    add_sector,
+    api_token,
+    csrf_from,
+    held_at_statement,
+    make_settings,
+    run_together,
+    utc,
+)
 
 NAMES = ("Olga Observer", "Oscar Other", "obs1", "obs2")
 RECIPIENTS = ("commission@example.org", "chair@example.org")
@@ -159,22 +168,20 @@ def test_email_arrives_with_the_pdf_and_is_sent_only_once(runtime, built, smtp_s
         assert stored(runtime, built).state == "sent"
 
 
-def test_two_workers_sending_at_once_send_one_email(runtime, built, smtp_sink):
-    outcomes: list[bool] = []
-    barrier = threading.Barrier(2)
+@ON_POSTGRESQL_ONLY
+def test_two_workers_claiming_the_same_digest_at_once_send_one_email(runtime, built, smtp_sink):
+    # Both sends are held at the claiming UPDATE until both are there: both saw the digest
+    # ready, and only the conditional update decides which one sends.
+    with held_at_statement(runtime.db.engine, "UPDATE digests SET state", 2) as held:
+        outcomes = run_together(
+            lambda: service.send(runtime, built), lambda: service.send(runtime, built)
+        )
 
-    def send() -> None:
-        barrier.wait()
-        outcomes.append(service.send(runtime, built))
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    assert len(held) == 2
     assert sorted(outcomes) == [False, True]
-    assert len(smtp_sink.wait_for(1)) == 1
+    assert len(smtp_sink.wait_for(1)) == 1  # both sends have returned: all mail is in
+    with runtime.db.session_scope(write=False) as session:
+        assert [send.state for send in session.scalars(select(DigestSend))] == ["sent"]
 
 
 def test_rebuild_of_a_sent_digest_keeps_it_sent(runtime, built, smtp_sink):

@@ -12,10 +12,14 @@ from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
 from tests.helpers import (
     CSRF_REFUSED,
+    ON_POSTGRESQL_ONLY,
     api_token,
     count,
+    held_at_statement,
+    login,
     post_report,
     report_body,
+    run_together,
     upload_photo,
 )
 
@@ -70,6 +74,29 @@ def test_same_photo_twice_is_stored_once(filed, runtime, corpus):
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.get_json()["id"] == again.get_json()["id"]
     assert count(runtime, Photo) == 1
+
+
+@ON_POSTGRESQL_ONLY
+def test_same_photo_uploaded_twice_at_once_is_stored_once(filed, app, runtime, corpus):
+    _client, client_id = filed
+    clients = []
+    for _ in range(2):
+        client = app.test_client()
+        assert login(client, "obs1").status_code == 302
+        clients.append(client)
+    path = corpus / "accept" / "gps_DSCN0012.jpg"
+
+    # Both uploads are held at their INSERT until both are there: neither saw the other's row.
+    with held_at_statement(runtime.db.engine, "INSERT INTO photos (", 2) as held:
+        responses = run_together(
+            *(lambda c=client: upload_photo(c, client_id, path) for client in clients)
+        )
+
+    assert len(held) == 2
+    assert sorted(r.status_code for r in responses) == [200, 201]
+    assert len({r.get_json()["id"] for r in responses}) == 1
+    assert count(runtime, Photo) == 1
+    runtime.queue.drain()
 
 
 def test_photo_over_the_per_file_limit_gets_413(tmp_path, database_url, users, corpus):

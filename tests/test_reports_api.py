@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -11,7 +10,16 @@ from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog
 from fieldreport.reports.models import Report, ReportVersion
-from tests.helpers import api_token, count, post_report, report_body
+from tests.helpers import (
+    ON_POSTGRESQL_ONLY,
+    api_token,
+    count,
+    held_at_statement,
+    login,
+    post_report,
+    report_body,
+    run_together,
+)
 
 
 def test_valid_report_is_stored_with_its_ledger_entry(client_for, runtime):
@@ -69,29 +77,48 @@ def test_another_observers_client_id_is_a_conflict_not_a_leak(client_for, runtim
     assert "narrative" not in response.get_json()
 
 
-def test_two_identical_requests_at_once_make_one_report(app, users, runtime):
-    from tests.helpers import login
-
+@ON_POSTGRESQL_ONLY
+def test_identical_requests_racing_past_the_existence_check_make_one_report(app, users, runtime):
     body = report_body()
     clients = []
     for _ in range(4):
         client = app.test_client()
         assert login(client, "obs1").status_code == 302
         clients.append((client, api_token(client)))
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
 
-    def send(client: Any, token: str) -> None:
-        barrier.wait()
-        response = client.post("/api/v1/reports", json=body, headers={"X-CSRFToken": token})
-        statuses.append(response.status_code)
+    def send(client: Any, token: str) -> Any:
+        return lambda: client.post("/api/v1/reports", json=body, headers={"X-CSRFToken": token})
 
-    threads = [threading.Thread(target=send, args=pair) for pair in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200, 200, 200, 201]
+    # Each request is held at its INSERT until all four are there: none of them had seen
+    # another's row, so three of them must lose on the unique client_id and answer the winner.
+    with held_at_statement(runtime.db.engine, "INSERT INTO reports (", len(clients)) as held:
+        responses = run_together(*(send(client, token) for client, token in clients))
+    assert len(held) == 4
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
+    assert len({r.get_json()["id"] for r in responses}) == 1
+    assert count(runtime, Report) == 1
+    assert count(runtime, ReportVersion) == 1
+
+
+@ON_POSTGRESQL_ONLY
+def test_another_observer_losing_the_race_for_a_client_id_gets_a_conflict(app, users, runtime):
+    """The loser of the race is answered as a repeat would be: only its owner gets the report."""
+    body = report_body()
+    clients = []
+    for username in ("obs1", "obs2"):
+        client = app.test_client()
+        assert login(client, username).status_code == 302
+        clients.append((client, api_token(client)))
+
+    def send(client: Any, token: str) -> Any:
+        return lambda: client.post("/api/v1/reports", json=body, headers={"X-CSRFToken": token})
+
+    with held_at_statement(runtime.db.engine, "INSERT INTO reports (", 2) as held:
+        responses = run_together(*(send(client, token) for client, token in clients))
+    assert len(held) == 2
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    loser = next(r for r in responses if r.status_code == 409)
+    assert "narrative" not in loser.get_json()
     assert count(runtime, Report) == 1
 
 
