@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fieldreport.accounts.models import AuditLog, User
-from fieldreport.accounts.service import MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS, set_password
+from fieldreport.accounts.service import (
+    MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+    MAX_FAILURES_PER_ADDRESS,
+    THROTTLE_WINDOW,
+    deactivate,
+    set_password,
+)
+from fieldreport.db import utcnow
 from tests.helpers import PASSWORD, csrf_from, login
 
 ROUTES = {
@@ -56,6 +64,70 @@ def test_repeated_failures_throttle_that_account_from_that_address_only(app, use
         environ_base={"REMOTE_ADDR": "10.9.9.9"},
     )
     assert response.status_code == 302
+
+
+def test_many_failures_from_one_address_over_many_accounts_lock_that_address_out(app, users):
+    client = app.test_client()
+    # Never more than the per-account limit on one name: only the per-address limit can stop it.
+    for attempt in range(MAX_FAILURES_PER_ADDRESS - 1):
+        assert login(client, f"guess{attempt}", "guess").status_code == 401, attempt
+    assert login(client, "obs1", PASSWORD).status_code == 302  # one short of the limit
+    assert login(app.test_client(), "nobody", "guess").status_code == 401  # the limit reached
+    locked = login(app.test_client(), "obs2", PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.get_data(as_text=True)
+    # Another address is not affected.
+    assert login(app.test_client(), "obs2", PASSWORD, address="10.9.9.9").status_code == 302
+
+
+def test_failures_older_than_the_window_do_not_count(app, users, runtime):
+    client = app.test_client()
+    for _ in range(MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS):
+        assert login(client, "obs1", "guess").status_code == 401
+    with runtime.db.session_scope() as session:
+        long_ago = utcnow() - THROTTLE_WINDOW - timedelta(minutes=1)
+        session.execute(update(AuditLog).values(at=long_ago))
+    assert login(client, "obs1", PASSWORD).status_code == 302
+
+
+def test_a_deactivated_user_cannot_log_in_and_their_session_ends(client_for, app, runtime):
+    client = client_for("obs1")
+    assert client.get("/home").status_code == 200
+    with runtime.db.session_scope() as session:
+        deactivate(session, session.scalar(select(User).where(User.username == "obs1")))
+    response = client.get("/home")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert client.get("/api/v1/reports").status_code == 401
+    refused = login(app.test_client(), "obs1", PASSWORD)
+    assert refused.status_code == 401
+    assert "Wrong username or password." in refused.get_data(as_text=True)
+
+
+def test_a_session_of_a_user_made_inactive_stops_working_even_with_its_version(client_for, runtime):
+    """The session check looks at ``active`` itself, not only at the session version."""
+    client = client_for("obs1")
+    with runtime.db.session_scope() as session:
+        session.execute(update(User).where(User.username == "obs1").values(active=False))
+    assert client.get("/home").status_code == 302
+    assert client.get("/api/v1/reports").status_code == 401
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="production gap: log-out clears the cookie but does not bump session_version, so a "
+    "copy of the cookie taken before log-out still works (fix in accounts.views.logout)",
+)
+def test_logging_out_ends_the_session_for_good(client_for, app):
+    client = client_for("obs1")
+    cookie = client.get_cookie("fieldreport_session").value
+    page = client.get("/home").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_from(page)}).status_code == 302
+    assert client.get("/home").status_code == 302
+    # The cookie the browser had before logging out does not log anyone in again.
+    replay = app.test_client()
+    replay.set_cookie("fieldreport_session", cookie)
+    assert replay.get("/home").status_code == 302
 
 
 def test_login_without_csrf_token_is_refused(app, users):
