@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from fieldreport.accounts.models import User
 from fieldreport.db import utcnow
+from fieldreport.reports.models import Report
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.models import Assignment, CoordinatorSector, Sector
 from fieldreport.web.app import build_app
@@ -20,6 +21,7 @@ from tests.helpers import (
     WEST,
     api_token,
     collection,
+    count,
     csrf_from,
     feature,
     file_report,
@@ -470,6 +472,99 @@ def test_admin_limits_a_coordinator_who_then_sees_only_those_sectors(
     data = coord.get(f"/map/data.json?day={world['day'].isoformat()}").get_json()
     assert [p["properties"]["id"] for p in data["reports"]["features"]] == [world["report"]]
     assert len(data["sectors"]["features"]) == 1
+
+
+@pytest.fixture
+def limited_to_east(runtime, users, world):
+    """The coordinator is limited to sector E; the world's report and assignment are in W."""
+    with runtime.db.session_scope() as session:
+        east = session.scalar(select(Sector.id).where(Sector.code == "E"))
+        sectors.set_coordinator_sectors(session, users.coordinator.id, [east], None)
+    return east
+
+
+def test_a_limited_coordinator_cannot_delete_an_assignment_in_another_sector(
+    client_for, runtime, world, limited_to_east
+):
+    client = client_for("coord")
+    token = csrf_from(client.get("/assignments").get_data(as_text=True))
+    response = client.post(f"/assignments/{world['assignment']}/delete", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert count(runtime, Assignment, Assignment.id == world["assignment"]) == 1
+    # The same request from an admin (no limits) deletes it: the 404 was the limit's.
+    admin = client_for("admin")
+    token = csrf_from(admin.get("/assignments").get_data(as_text=True))
+    deleted = admin.post(f"/assignments/{world['assignment']}/delete", data={"csrf_token": token})
+    assert deleted.status_code == 302
+    assert count(runtime, Assignment, Assignment.id == world["assignment"]) == 0
+
+
+def test_a_limited_coordinator_cannot_assign_to_another_sector(
+    client_for, runtime, users, world, limited_to_east
+):
+    client = client_for("coord")
+    page = client.get("/assignments").get_data(as_text=True)
+    sector_choices = page.split('name="sector"', 1)[1].split("</select>", 1)[0]
+    assert "Sector W" not in sector_choices and "Sector E" in sector_choices
+    data = _assignment_data(
+        csrf_from(page), users.observer2.id, world["west"], world["today"], world["today"]
+    )
+    assert client.post("/assignments", data=data).status_code == 422
+    assert count(runtime, Assignment) == 1
+
+
+def test_a_limited_coordinator_sees_and_edits_only_their_sectors(
+    client_for, runtime, users, world, limited_to_east
+):
+    client = client_for("coord")
+    assert client.get(f"/sectors/{world['west']}/edit").status_code == 404
+    token = csrf_from(client.get("/sectors").get_data(as_text=True))
+    edit = {
+        "csrf_token": token,
+        "code": "W",
+        "name": "Taken over",
+        "kind": "sector",
+        "geometry": json.dumps(square(11.85, 43.47, 0.05)),
+        "active": "y",
+    }
+    assert client.post(f"/sectors/{world['west']}/edit", data=edit).status_code == 404
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Sector, world["west"]).name == "Sector W"
+    for path in ("/sectors/new", "/sectors/import", "/api/v1/sectors"):
+        assert (
+            client.post(
+                path, data={"csrf_token": token}, headers={"X-CSRFToken": token}
+            ).status_code
+            == 403
+        ), path
+    exported = json.loads(client.get("/sectors/export.geojson").get_data())
+    assert [f["properties"]["code"] for f in exported["features"]] == ["E"]
+    assert "Sector W" not in client.get("/sectors").get_data(as_text=True)
+    roster = client.get(f"/roster?week={world['today'].isoformat()}").get_data(as_text=True)
+    assert ">W</td>" not in roster
+    coverage = client.get(f"/coverage?day={world['today'].isoformat()}").get_data(as_text=True)
+    assert "W · Sector W" not in coverage and "E · Sector E" in coverage
+    assigned = client.get("/assignments").get_data(as_text=True)
+    assert "Sector W" not in assigned
+
+
+def test_a_limited_coordinator_cannot_see_or_review_reports_of_another_sector(
+    client_for, runtime, world, limited_to_east
+):
+    client = client_for("coord")
+    assert client.get(f"/reports/{world['report']}").status_code == 404
+    assert client.get(f"/api/v1/reports/{world['client_id']}").status_code == 404
+    assert client.get("/api/v1/reports").get_json()["reports"] == []
+    token = csrf_from(client.get("/review").get_data(as_text=True))
+    decided = client.post(
+        f"/review/{world['report']}", data={"csrf_token": token, "status": "verified"}
+    )
+    assert decided.status_code == 404
+    assert world["client_id"] not in client.get("/review").get_data(as_text=True)
+    data = client.get(f"/map/data.json?day={world['day'].isoformat()}").get_json()
+    assert data["reports"]["features"] == []
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Report, world["report"]).status == "submitted"
 
 
 def test_observers_never_get_other_observers_reports_through_these_routes(client_for, world):

@@ -177,6 +177,42 @@ def test_photo_near_the_report_is_not_flagged_as_far(client_for, runtime, corpus
     assert "no_gps" not in codes(photo)
 
 
+METRES_PER_DEGREE_OF_LATITUDE = 111_195
+
+
+@pytest.mark.parametrize(
+    ("metres", "flagged"),
+    [(1_500, False), (1_900, False), (2_100, True), (3_000, True), (4_500, True)],
+)
+def test_photo_is_flagged_as_far_only_beyond_the_default_2_km(
+    client_for, runtime, corpus, manifest, metres, flagged
+):
+    """The corpus has no photo 2 to 10 km from the usual report position, so the report is
+    moved instead: ``metres`` due north of where the photo's GPS says it was taken."""
+    row = next(row for row in manifest if row["file"] == "accept/gps_DSCN0010.jpg")
+    photo_lat, photo_lon = float(row["gps_lat"]), float(row["gps_lon"])
+    assert runtime.settings.photo_distance_flag_m == 2000  # the default, not set by the tests
+    client = client_for("obs1")
+    body = report_body(
+        latitude=photo_lat + metres / METRES_PER_DEGREE_OF_LATITUDE, longitude=photo_lon
+    )
+    assert post_report(client, body).status_code == 201
+    response = upload_photo(client, body["client_id"], corpus / row["file"])
+    assert response.status_code == 201
+    runtime.queue.drain()
+    photo = photo_row(runtime, response.get_json()["id"])
+    assert photo.state == "done"
+    assert "no_gps" not in codes(photo)
+    far = [flag for flag in photo.flags if flag["code"] == "far_from_report"]
+    if not flagged:
+        assert far == []
+        return
+    (flag,) = far
+    assert flag["distance_m"] == pytest.approx(metres, rel=0.01)
+    assert flag["threshold_m"] == 2000
+    assert flag["message"] == f"photo taken {metres / 1000:.1f} km from the reported position"
+
+
 def test_distance_threshold_comes_from_the_settings(runtime, client_for, corpus):
     client = client_for("obs1")
     response = upload_photo(
