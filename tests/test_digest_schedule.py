@@ -121,6 +121,17 @@ def test_nightly_digest_fires_through_the_rq_scheduler(rq_runtime, rq_worker, us
     assert "digest:" + day.isoformat() == service.job_id(day)
 
 
+def test_a_days_build_requested_twice_is_queued_once_under_the_days_job_id(rq_runtime):
+    day = date(2026, 11, 24)
+
+    assert service.request_build(rq_runtime, day, send=True)
+    assert service.request_build(rq_runtime, day, send=True)
+
+    queue = rq_runtime.queue.rq_queue(service.QUEUE)
+    assert service.job_id(day) == "digest:2026-11-24"
+    assert queue.job_ids == ["digest_2026-11-24"]
+
+
 def test_build_and_wait_with_rq_waits_for_the_worker(rq_runtime, rq_worker, users):
     day = date(2026, 11, 24)
 

@@ -82,6 +82,35 @@ def test_asking_for_more_needs_the_question(runtime, users):
         assert report.status == "submitted"
 
 
+def test_only_the_reports_observer_answers_and_only_an_open_question(runtime, users):
+    with runtime.db.session_scope() as session:
+        report = file_report(session, users.observer, 1.0, 1.0)
+        with pytest.raises(review.TransitionRefused):
+            review.answer_question(session, report, users.observer, "Nobody asked.")
+        assert report.status == "submitted"
+        review.review_report(session, report, users.coordinator, "needs_info", "Where?")
+        with pytest.raises(review.ReviewInvalid):
+            review.answer_question(session, report, users.observer2, "Not my report.")
+        with pytest.raises(review.ReviewInvalid):
+            review.answer_question(session, report, users.coordinator, "I decide.")
+        assert report.status == "needs_info"
+        review.answer_question(session, report, users.observer, "By the bridge.")
+        assert report.status == "in_review"
+
+
+def test_an_answer_without_an_open_question_changes_nothing(client_for, runtime, setup):
+    report = _report(runtime, setup["west"])
+    observer = client_for("obs1")
+    page = observer.get(f"/reports/{report.id}").get_data(as_text=True)
+    response = observer.post(
+        f"/reports/{report.id}/answer",
+        data={"answer": "Unasked.", "csrf_token": csrf_from(page)},
+    )
+    assert response.status_code == 302
+    assert _report(runtime, setup["west"]).status == "submitted"
+    assert _events(runtime, report.id) == []
+
+
 def test_coordinator_verifies_through_the_api_and_the_change_is_recorded(
     client_for, runtime, users, setup
 ):

@@ -177,6 +177,17 @@ def test_enqueueing_the_same_job_twice_queues_it_once(runtime, client_for, corpu
     assert photos_queue(runtime.settings).job_ids == [f"photo_{photo_id}"]
 
 
+def test_same_photo_uploaded_twice_is_queued_once_under_its_photo_id(runtime, client_for, corpus):
+    client = client_for("obs1")
+    body = report_body()
+    assert post_report(client, body).status_code == 201
+    path = corpus / "accept/Canon_40D.jpg"
+    first = upload_photo(client, body["client_id"], path)
+    again = upload_photo(client, body["client_id"], path)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert photos_queue(runtime.settings).job_ids == [f"photo_{first.get_json()['id']}"]
+
+
 def test_photo_sent_while_redis_is_down_is_processed_once_it_is_back(
     client_for, runtime, redis_server, corpus
 ):
