@@ -526,7 +526,7 @@ def run_tests(command: list[str]) -> tuple[str, float, str]:
         text = output.decode(errors="replace") if isinstance(output, bytes) else output
         return "timeout", time.monotonic() - began, text
     seconds = time.monotonic() - began
-    tail = (done.stdout + done.stderr)[-2000:]
+    tail = done.stdout[-1500:] + done.stderr[-1500:]
     if done.returncode == 0:
         return "passed", seconds, tail
     if done.returncode == 1:

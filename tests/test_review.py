@@ -158,7 +158,7 @@ def test_a_limited_coordinator_gets_404_outside_their_sectors(client_for, runtim
 
 
 @pytest.mark.parametrize("username", ["obs1", "comm"])
-def test_observers_and_commission_cannotreview(client_for, runtime, setup, username):
+def test_observers_and_commission_cannot_review(client_for, runtime, setup, username):
     assert post_review(client_for(username), setup["west"], "verified").status_code == 403
     assert _report(runtime, setup["west"]).status == "submitted"
 
