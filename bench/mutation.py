@@ -527,6 +527,10 @@ def run_tests(command: list[str]) -> tuple[str, float, str]:
         return "timeout", time.monotonic() - began, text
     seconds = time.monotonic() - began
     tail = done.stdout[-1500:] + done.stderr[-1500:]
+    if done.returncode == 1:
+        # Name what failed (pytest's -ra summary), to check that it is the expected test.
+        failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        tail = failed[0][:160] if failed else tail
     if done.returncode == 0:
         return "passed", seconds, tail
     if done.returncode == 1:
@@ -547,7 +551,7 @@ class Result:
         return self.status == "caught"
 
 
-def run_mutant(mutant: Mutant) -> Result:
+def run_mutant(mutant: Mutant, verbose: bool = False) -> Result:
     found = locate(mutant)
     if not found:
         return Result(mutant, "not found", "-", 0.0, "snippet is in no file under fieldreport/")
@@ -572,7 +576,7 @@ def run_mutant(mutant: Mutant) -> Result:
         path.write_bytes(original)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     if outcome == "failed":
-        return Result(mutant, "caught", relative, seconds)
+        return Result(mutant, "caught", relative, seconds, tail if verbose else "")
     if outcome == "timeout":
         return Result(mutant, "caught", relative, seconds, f"timed out after {TIMEOUT_S} s")
     if outcome == "passed":
@@ -623,6 +627,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the run on the unchanged code"
     )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="name the failing test of each caught mutant"
+    )
     args = parser.parse_args(argv)
 
     mutants = list(MUTANTS)
@@ -650,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(m.name) for m in mutants)
     print(f"\n{'mutant':<{width}}  {'status':<9}  {'seconds':>7}  file")
     for mutant in mutants:
-        result = run_mutant(mutant)
+        result = run_mutant(mutant, args.verbose)
         results.append(result)
         note = f"  ({result.note})" if result.note else ""
         print(

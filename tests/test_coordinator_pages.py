@@ -544,8 +544,9 @@ def test_a_limited_coordinator_sees_and_edits_only_their_sectors(
     assert ">W</td>" not in roster
     coverage = client.get(f"/coverage?day={world['today'].isoformat()}").get_data(as_text=True)
     assert "W · Sector W" not in coverage and "E · Sector E" in coverage
-    assigned = client.get("/assignments").get_data(as_text=True)
-    assert "Sector W" not in assigned
+    remove_west = f"/assignments/{world['assignment']}/delete"
+    assert remove_west not in client.get("/assignments").get_data(as_text=True)
+    assert remove_west in client_for("admin").get("/assignments").get_data(as_text=True)
 
 
 def test_a_limited_coordinator_cannot_see_or_review_reports_of_another_sector(
