@@ -6,6 +6,8 @@ it, restores the file, and prints a table and the score "N of M caught".
     python bench/mutation.py              # every mutant (about 8-12 minutes on 2 cores)
     python bench/mutation.py --list       # the mutants, and whether each snippet is found once
     python bench/mutation.py --only NAME  # one mutant (repeatable)
+    python bench/mutation.py --whole-files  # each mutant against its tests' whole files (slower;
+                                            # also works on an older suite whose names differ)
 
 A mutant is an exact source snippet and its replacement. The snippet is looked up in every
 ``*.py`` file under ``fieldreport/`` (not at a fixed path: code moves between files), and must be
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -64,7 +67,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "access",
         "            if current_user.role not in roles:\n                abort(403)",
         "            if False:\n                abort(403)",
-        (f"{T_ACCOUNTS}::test_role_matrix_of_the_foundation_pages",),
+        (f"{T_ACCOUNTS}::test_each_role_opens_exactly_its_foundation_pages",),
     ),
     Mutant(
         "observer-sees-all-reports",
@@ -198,7 +201,10 @@ MUTANTS: tuple[Mutant, ...] = (
         '@bp.post("/reports/<client_id>/photos")\n',
         '@bp.post("/reports/<client_id>/photos")\n'
         '@__import__("fieldreport.web.app", fromlist=["csrf"]).csrf.exempt\n',
-        (f"{T_CSRF}::test_every_state_changing_route_refuses_a_request_without_a_token",),
+        (
+            f"{T_CSRF}::test_every_state_changing_route_refuses_a_request_without_a_token",
+            f"{T_PHOTOS}::test_photo_upload_without_csrf_token_is_refused_and_stores_nothing",
+        ),
     ),
     Mutant(
         "csrf-exempt-review-decision",
@@ -206,14 +212,20 @@ MUTANTS: tuple[Mutant, ...] = (
         '@bp.post("/review/<int:report_id>")\n',
         '@bp.post("/review/<int:report_id>")\n'
         '@__import__("fieldreport.web.app", fromlist=["csrf"]).csrf.exempt\n',
-        (f"{T_CSRF}::test_every_state_changing_route_refuses_a_request_without_a_token",),
+        (
+            f"{T_CSRF}::test_every_state_changing_route_refuses_a_request_without_a_token",
+            f"{T_REVIEW}::test_review_without_csrf_token_is_refused",
+        ),
     ),
     Mutant(
         "csrf-off",
         "csrf",
         "    csrf.init_app(app)",
         "    pass",
-        (f"{T_CSRF}::test_every_state_changing_route_refuses_a_request_without_a_token",),
+        (
+            f"{T_CSRF}::test_every_state_changing_route_refuses_a_request_without_a_token",
+            f"{T_API}::test_missing_csrf_header_is_refused",
+        ),
     ),
     # ---- log-in and sessions -----------------------------------------------------------------
     Mutant(
@@ -527,15 +539,25 @@ def run_tests(command: list[str]) -> tuple[str, float, str]:
         return "timeout", time.monotonic() - began, text
     seconds = time.monotonic() - began
     tail = done.stdout[-1500:] + done.stderr[-1500:]
-    if done.returncode == 1:
+    # With -x, pytest-xdist reports the stop after the first failure as an interruption (2).
+    stopped = done.returncode == 2 and re.search(r"\b\d+ failed\b", done.stdout[-300:])
+    if done.returncode == 1 or stopped:
         # Name what failed (pytest's -ra summary), to check that it is the expected test.
         failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
         tail = failed[0][:160] if failed else tail
     if done.returncode == 0:
         return "passed", seconds, tail
-    if done.returncode == 1:
+    if done.returncode == 1 or stopped:
         return "failed", seconds, tail
     return f"error:{done.returncode}", seconds, tail
+
+
+def selection(mutant: Mutant, whole_files: bool) -> tuple[str, ...]:
+    """The mutant's tests, or (``whole_files``) the files they are in, those that exist."""
+    if not whole_files:
+        return mutant.tests
+    files = dict.fromkeys(test.split("::", 1)[0] for test in mutant.tests)
+    return tuple(file for file in files if (ROOT / file).is_file())
 
 
 @dataclass
@@ -551,7 +573,10 @@ class Result:
         return self.status == "caught"
 
 
-def run_mutant(mutant: Mutant, verbose: bool = False) -> Result:
+def run_mutant(mutant: Mutant, verbose: bool = False, whole_files: bool = False) -> Result:
+    tests = selection(mutant, whole_files)
+    if not tests:
+        return Result(mutant, "no tests", "-", 0.0, "none of its test files exists")
     found = locate(mutant)
     if not found:
         return Result(mutant, "not found", "-", 0.0, "snippet is in no file under fieldreport/")
@@ -569,9 +594,8 @@ def run_mutant(mutant: Mutant, verbose: bool = False) -> Result:
         return Result(mutant, "invalid", relative, 0.0, f"the mutant does not compile: {error}")
     try:
         path.write_text(mutated, encoding="utf-8")
-        outcome, seconds, tail = run_tests(
-            pytest_command(mutant.tests, mutant.keyword, mutant.workers)
-        )
+        workers = 2 if whole_files else mutant.workers
+        outcome, seconds, tail = run_tests(pytest_command(tests, mutant.keyword, workers))
     finally:
         path.write_bytes(original)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
@@ -604,11 +628,14 @@ def list_mutants(mutants: list[Mutant]) -> None:
     print(f"{len(mutants)} mutants")
 
 
-def baseline(mutants: list[Mutant]) -> bool:
+def baseline(mutants: list[Mutant], whole_files: bool) -> bool:
     """Every selected test passes on the unchanged code (else every mutant looks caught)."""
     ok = True
     for keyword in sorted({m.keyword for m in mutants}):
-        tests = tuple(sorted({t for m in mutants if m.keyword == keyword for t in m.tests}))
+        chosen = [m for m in mutants if m.keyword == keyword]
+        tests = tuple(sorted({t for m in chosen for t in selection(m, whole_files)}))
+        if not tests:
+            continue
         command = pytest_command(tests, keyword, 2)
         command.remove("-x")
         print(f"baseline: {len(tests)} test(s) with -k '{keyword}' on the unchanged code ...")
@@ -626,6 +653,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", metavar="NAME", help="run only this mutant")
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the run on the unchanged code"
+    )
+    parser.add_argument(
+        "--whole-files", action="store_true", help="run the whole files of each mutant's tests"
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="name the failing test of each caught mutant"
@@ -649,7 +679,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refusing to start: fieldreport/ has uncommitted changes:\n{dirty}", file=sys.stderr)
         return 2
     began = time.monotonic()
-    if not args.no_baseline and not baseline(mutants):
+    if not args.no_baseline and not baseline(mutants, args.whole_files):
         print("refusing to plant mutants: the tests fail on the unchanged code", file=sys.stderr)
         return 2
 
@@ -657,7 +687,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(m.name) for m in mutants)
     print(f"\n{'mutant':<{width}}  {'status':<9}  {'seconds':>7}  file")
     for mutant in mutants:
-        result = run_mutant(mutant, args.verbose)
+        result = run_mutant(mutant, args.verbose, args.whole_files)
         results.append(result)
         note = f"  ({result.note})" if result.note else ""
         print(

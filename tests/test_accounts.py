@@ -35,7 +35,7 @@ def test_every_page_needs_a_log_in(app, path):
 
 
 @pytest.mark.parametrize("username", sorted(ACCOUNTS))
-def test_role_matrix_of_the_foundation_pages(client_for, username):
+def test_each_role_opens_exactly_its_foundation_pages(client_for, username):
     client = client_for(username)
     for path, roles in ROUTES.items():
         expected = 200 if ACCOUNTS[username] in roles else 403

@@ -98,7 +98,7 @@ def _post_routes(world):
 
 
 @pytest.mark.parametrize("username", ROLES)
-def test_role_matrix_of_the_coordinators_pages(client_for, world, username):
+def test_each_role_gets_exactly_its_coordinators_pages_and_actions(client_for, world, username):
     client = client_for(username)
     allowed = username in ("coord", "admin")
     for path in _get_routes(world):

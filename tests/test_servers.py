@@ -68,7 +68,7 @@ def test_server_start_error_carries_log_tail() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_postgres_select_and_create_table(postgres_url: str) -> None:
+def test_postgres_url_takes_a_new_table_and_unicode_text(postgres_url: str) -> None:
     assert postgres_url.startswith("postgresql+psycopg://")
     metadata = sa.MetaData()
     probe = sa.Table(  # unique name: TEST_DATABASE_URL may point at a shared database
@@ -123,7 +123,7 @@ def test_test_database_url_must_be_postgresql(
 # --------------------------------------------------------------------------------------------
 
 
-def test_redis_url_pings(redis_url: str) -> None:
+def test_redis_url_answers_a_ping(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url, socket_timeout=5)
     try:
         assert client.ping() is True
@@ -207,7 +207,7 @@ def test_redis_server_left_stopped_is_restarted_for_the_next_test(
 # --------------------------------------------------------------------------------------------
 
 
-def test_smtp_receives_message_with_attachment(smtp_sink: SmtpSink) -> None:
+def test_smtp_sink_receives_a_message_and_its_attachment(smtp_sink: SmtpSink) -> None:
     assert smtp_sink.messages == []
     msg = EmailMessage()
     msg["From"] = "noreply@fieldreport.test"
