@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +17,17 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from fieldreport.accounts.service import use_password_hasher
-from fieldreport.config import Settings, load_settings
+from fieldreport.config import Settings
 from fieldreport.db import Database
 from fieldreport.migrate import upgrade
 from fieldreport.runtime import Runtime, build_runtime
 from fieldreport.web.app import build_app
+from tests.helpers import CORPUS, login, make_settings, make_user
 
-pytest_plugins = ["tests.service_fixtures"]
+pytest_plugins = ["tests.external_servers"]
 
 # Argon2 at its production cost makes every log-in in every test wait; the algorithm is the same.
 use_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-PASSWORD = "correct horse battery"
-# The photo corpus lives in the repo (tests/corpus/README.md: sources and licences).
-CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 @pytest.fixture(scope="session")
@@ -107,17 +102,6 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{target}"
 
 
-def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
-    env = {
-        "FIELDREPORT_DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": database_url,
-        "FIELDREPORT_TESTING": "true",
-        "FIELDREPORT_PARTIES": "Party A,Party B",
-        "FIELDREPORT_TIME_ZONE": "Europe/Rome",
-    }
-    return load_settings(env, **overrides)
-
-
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)
@@ -147,69 +131,18 @@ class Users:
 
 @pytest.fixture
 def users(runtime: Runtime) -> Users:
-    from fieldreport.accounts.service import create_user
-
+    """One account per role (password ``helpers.PASSWORD``), and a second observer."""
     with runtime.db.session_scope() as session:
         made = {
-            "observer": create_user(
-                session,
-                "obs1",
-                role="observer",
-                password=PASSWORD,
-                team_code="T-01",
-                display_name="Olga Observer",
+            "observer": make_user(session, "obs1", team_code="T-01", display_name="Olga Observer"),
+            "observer2": make_user(session, "obs2", team_code="T-02", display_name="Oscar Other"),
+            "coordinator": make_user(
+                session, "coord", "coordinator", display_name="Carla Coordinator"
             ),
-            "observer2": create_user(
-                session,
-                "obs2",
-                role="observer",
-                password=PASSWORD,
-                team_code="T-02",
-                display_name="Oscar Other",
-            ),
-            "coordinator": create_user(
-                session,
-                "coord",
-                role="coordinator",
-                password=PASSWORD,
-                display_name="Carla Coordinator",
-            ),
-            "commission": create_user(
-                session,
-                "comm",
-                role="commission",
-                password=PASSWORD,
-                display_name="Cosmo Commission",
-            ),
-            "admin": create_user(
-                session, "admin", role="admin", password=PASSWORD, display_name="Ada Admin"
-            ),
+            "commission": make_user(session, "comm", "commission", display_name="Cosmo Commission"),
+            "admin": make_user(session, "admin", "admin", display_name="Ada Admin"),
         }
     return Users(**made)
-
-
-CSRF_INPUT = re.compile(
-    r'name="csrf_token" type="hidden" value="([^"]+)"|'
-    r'name="csrf_token" value="([^"]+)"'
-)
-
-
-def csrf_from(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "no csrf_token in the page"
-    return match.group(1) or match.group(2)
-
-
-def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
-    page = client.get("/login")
-    token = csrf_from(page.get_data(as_text=True))
-    return client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}
-    )
-
-
-def api_token(client: FlaskClient) -> str:
-    return client.get("/api/v1/csrf").get_json()["csrf_token"]
 
 
 @pytest.fixture
@@ -223,26 +156,3 @@ def client_for(app: Flask, users: Users) -> Any:
         return client
 
     return make
-
-
-def report_body(**overrides: Any) -> dict[str, Any]:
-    """A valid API report body; override any field."""
-    body: dict[str, Any] = {
-        "client_id": str(uuid.uuid4()),
-        "category": "ceasefire_violation",
-        "subcategory": "small_arms_fire",
-        "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        "latitude": 43.4675,
-        "longitude": 11.8851,
-        "accuracy_m": 12,
-        "basis": "seen",
-        "narrative": "Bursts of fire from the ridge.",
-        "urgent": False,
-        "details": {"count": 4, "direction": "NE"},
-    }
-    body.update(overrides)
-    return body
-
-
-def post_report(client: FlaskClient, body: dict[str, Any]) -> Any:
-    return client.post("/api/v1/reports", json=body, headers={"X-CSRFToken": api_token(client)})

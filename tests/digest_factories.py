@@ -1,90 +1,17 @@
-"""Factories for the digest tests: sectors, assignments and reports stored as rows.
+"""The digest tests' hand-counted day: sectors, assignments and reports around midnight.
 
-Reports are inserted directly (status set as a coordinator would have left it) so that a test
-can place them at exact instants around midnight and daylight-saving changes; each gets a
-ledger entry through the reports service, as a filed report does.
+Reports are stored as rows (``helpers.add_report``) with the status a coordinator would have
+left, at exact instants around midnight and the daylight-saving change.
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fieldreport.reports.models import Report
-from fieldreport.reports.service import append_version
-from fieldreport.sectors.models import Assignment, Sector
-from fieldreport.sectors.shapes import square_polygon
-
-
-def square(lon: float, lat: float, half: float = 0.05) -> dict[str, Any]:
-    return square_polygon(lon, lat, half)
-
-
-def add_sector(session: Session, code: str, lon: float, lat: float, kind: str = "sector") -> Sector:
-    sector = Sector(code=code, name=f"Sector {code}", kind=kind, geometry=square(lon, lat))
-    session.add(sector)
-    session.flush()
-    return sector
-
-
-def assign(session: Session, observer: Any, sector: Sector, first: date, last: date) -> None:
-    session.add(
-        Assignment(observer_id=observer.id, sector_id=sector.id, starts_on=first, ends_on=last)
-    )
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def add_report(
-    session: Session,
-    observer: Any,
-    occurred_at: datetime,
-    *,
-    category: str = "ceasefire_violation",
-    subcategory: str = "small_arms_fire",
-    status: str = "verified",
-    sector: Sector | None = None,
-    details: dict[str, Any] | None = None,
-    urgent: bool = False,
-    party: str | None = None,
-    confidence: str | None = None,
-    narrative: str = "Bursts of fire from the ridge.",
-    lon: float = 11.85,
-    lat: float = 43.47,
-) -> Report:
-    report = Report(
-        client_id=str(uuid.uuid4()),
-        observer_id=observer.id,
-        team_code=observer.team_code,
-        category=category,
-        subcategory=subcategory,
-        occurred_at=occurred_at,
-        occurred_offset_minutes=60,
-        latitude=lat,
-        longitude=lon,
-        accuracy_m=10,
-        sector_id=sector.id if sector else None,
-        basis="seen",
-        attribution_party=party,
-        attribution_confidence=confidence,
-        details=details or {},
-        narrative=narrative,
-        urgent=urgent,
-        status=status,
-        version=1,
-        content_sha256="0" * 64,
-    )
-    session.add(report)
-    session.flush()
-    append_version(session, report, {"client_id": report.client_id, "narrative": narrative}, None)
-    session.flush()
-    return report
-
+from tests.helpers import add_assignment, add_report, add_sector, utc
 
 DAY = date(2026, 11, 24)  # Europe/Rome, CET (UTC+1): 2026-11-23T23:00Z to 2026-11-24T23:00Z
 
@@ -95,8 +22,8 @@ def hand_counted_day(s: Session, users: Any) -> date:
     s1 = add_sector(s, "S-01", 11.85, 43.47)
     s2 = add_sector(s, "S-02", 11.95, 43.47)
     s3 = add_sector(s, "S-03", 12.05, 43.47)
-    assign(s, users.observer, s1, date(2026, 11, 20), date(2026, 11, 30))
-    assign(s, users.observer2, s3, DAY, DAY)
+    add_assignment(s, users.observer, s1, date(2026, 11, 20), date(2026, 11, 30))
+    add_assignment(s, users.observer2, s3, DAY, DAY)
     # 00:30 on the day: counted, though it is still the 23rd in UTC.
     add_report(s, obs, utc("2026-11-23T23:30"), sector=s1, party="Party A", confidence="likely")
     # 23:30 the day before: not the day's, but in the 7-day average.
@@ -189,5 +116,4 @@ def hand_counted_day(s: Session, users: Any) -> date:
         details={"weapon_or_unit": "tank", "count": 3, "relation": "inside_restricted_area"},
         sector=s1,
     )
-    return DAY
     return DAY

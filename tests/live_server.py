@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import re
 import threading
 import urllib.error
 import urllib.parse
@@ -25,9 +24,7 @@ from fieldreport.accounts.service import create_user
 from fieldreport.config import Settings
 from fieldreport.runtime import Runtime, build_runtime
 from fieldreport.web.app import build_app
-
-PASSWORD = "correct horse battery"
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+from tests.helpers import PASSWORD, csrf_from
 
 StartResponse = Callable[..., Any]
 
@@ -152,10 +149,8 @@ class HttpClient:
 
     def login(self, username: str, password: str = PASSWORD) -> None:
         page = self.request("GET", "/login").body.decode()
-        match = CSRF_INPUT.search(page)
-        assert match, "no csrf_token on /login"
         form = urllib.parse.urlencode(
-            {"username": username, "password": password, "csrf_token": match.group(1)}
+            {"username": username, "password": password, "csrf_token": csrf_from(page)}
         ).encode()
         self.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
         self.refresh_token()

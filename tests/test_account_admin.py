@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog, User
-from tests.conftest import PASSWORD, csrf_from, login
+from tests.helpers import PASSWORD, csrf_from, login
 
 CODE = re.compile(r'<strong class="code">([a-z0-9-]+)</strong>')
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from fieldreport.accounts.models import AuditLog, User
-from fieldreport.accounts.service import MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS, set_password
-from tests.conftest import PASSWORD, csrf_from, login
+from fieldreport.accounts.administration import set_active
+from fieldreport.accounts.models import AuditLog, LoginCounter, User
+from fieldreport.accounts.service import (
+    MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+    MAX_FAILURES_PER_ADDRESS,
+    THROTTLE_WINDOW,
+    set_password,
+)
+from fieldreport.db import utcnow
+from tests.helpers import PASSWORD, csrf_from, login
 
 ROUTES = {
     "/home": {"observer"},
@@ -27,7 +35,7 @@ def test_every_page_needs_a_log_in(app, path):
 
 
 @pytest.mark.parametrize("username", sorted(ACCOUNTS))
-def test_role_matrix_of_the_foundation_pages(client_for, username):
+def test_each_role_opens_exactly_its_foundation_pages(client_for, username):
     client = client_for(username)
     for path, roles in ROUTES.items():
         expected = 200 if ACCOUNTS[username] in roles else 403
@@ -46,7 +54,7 @@ def test_wrong_password_is_refused_and_recorded(app, users, runtime):
 def test_repeated_failures_throttle_that_account_from_that_address_only(app, users):
     client = app.test_client()
     for _ in range(MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS):
-        login(client, "obs1", "guess")
+        assert login(client, "obs1", "guess").status_code == 401
     assert login(client, "obs1", PASSWORD).status_code == 429
     other_address = app.test_client()
     page = other_address.get("/login", environ_base={"REMOTE_ADDR": "10.9.9.9"})
@@ -56,6 +64,68 @@ def test_repeated_failures_throttle_that_account_from_that_address_only(app, use
         environ_base={"REMOTE_ADDR": "10.9.9.9"},
     )
     assert response.status_code == 302
+
+
+def test_many_failures_from_one_address_over_many_accounts_lock_that_address_out(app, users):
+    client = app.test_client()
+    # Never more than the per-account limit on one name: only the per-address limit can stop it.
+    for attempt in range(MAX_FAILURES_PER_ADDRESS - 1):
+        assert login(client, f"guess{attempt}", "guess").status_code == 401, attempt
+    assert login(client, "obs1", PASSWORD).status_code == 302  # one short of the limit
+    assert login(app.test_client(), "nobody", "guess").status_code == 401  # the limit reached
+    locked = login(app.test_client(), "obs2", PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.get_data(as_text=True)
+    # Another address is not affected.
+    assert login(app.test_client(), "obs2", PASSWORD, address="10.9.9.9").status_code == 302
+
+
+def test_failures_older_than_the_window_do_not_count(app, users, runtime):
+    client = app.test_client()
+    for _ in range(MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS):
+        assert login(client, "obs1", "guess").status_code == 401
+    with runtime.db.session_scope() as session:
+        long_ago = utcnow() - THROTTLE_WINDOW - timedelta(minutes=1)
+        session.execute(update(LoginCounter).values(window_start=long_ago))
+    assert login(client, "obs1", PASSWORD).status_code == 302
+
+
+def test_a_deactivated_user_cannot_log_in_and_their_session_ends(client_for, app, runtime):
+    client = client_for("obs1")
+    assert client.get("/home").status_code == 200
+    with runtime.db.session_scope() as session:
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        set_active(
+            session, admin, session.scalar(select(User).where(User.username == "obs1")), False
+        )
+    response = client.get("/home")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert client.get("/api/v1/reports").status_code == 401
+    refused = login(app.test_client(), "obs1", PASSWORD)
+    assert refused.status_code == 401
+    assert "Wrong username or password." in refused.get_data(as_text=True)
+
+
+def test_a_session_of_a_user_made_inactive_stops_working_even_with_its_version(client_for, runtime):
+    """The session check looks at ``active`` itself, not only at the session version."""
+    client = client_for("obs1")
+    with runtime.db.session_scope() as session:
+        session.execute(update(User).where(User.username == "obs1").values(active=False))
+    assert client.get("/home").status_code == 302
+    assert client.get("/api/v1/reports").status_code == 401
+
+
+def test_logging_out_ends_the_session_for_good(client_for, app):
+    client = client_for("obs1")
+    cookie = client.get_cookie("fieldreport_session").value
+    page = client.get("/home").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_from(page)}).status_code == 302
+    assert client.get("/home").status_code == 302
+    # The cookie the browser had before logging out does not log anyone in again.
+    replay = app.test_client()
+    replay.set_cookie("fieldreport_session", cookie)
+    assert replay.get("/home").status_code == 302
 
 
 def test_login_without_csrf_token_is_refused(app, users):
@@ -70,6 +140,7 @@ def test_login_does_not_redirect_to_another_site(app, users):
         "/login?next=https://evil.example/",
         data={"username": "obs1", "password": PASSWORD, "csrf_token": csrf_from(page.text)},
     )
+    assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
 

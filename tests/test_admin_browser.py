@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from fieldreport.accounts.service import create_user
 from fieldreport.reports.models import Report
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.live_server import PASSWORD, LiveServer, live_server
 
 LAPTOP = {"width": 1280, "height": 800}

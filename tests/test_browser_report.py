@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
-from tests.conftest import make_settings
-from tests.live_server import PASSWORD, live_server
+from tests.helpers import PASSWORD, make_settings
+from tests.live_server import live_server
 
 
 @pytest.fixture

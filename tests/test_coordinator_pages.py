@@ -11,12 +11,27 @@ from sqlalchemy import func, select
 
 from fieldreport.accounts.models import User
 from fieldreport.db import utcnow
+from fieldreport.reports.models import Report
 from fieldreport.sectors import assignments
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.models import Assignment, CoordinatorSector, Sector
 from fieldreport.web.app import build_app
-from tests.conftest import api_token, csrf_from, login, make_settings, post_report, report_body
-from tests.sector_factories import DMZ, EAST, WEST, collection, feature, file_report, square
+from tests.helpers import (
+    DMZ,
+    EAST,
+    WEST,
+    api_token,
+    collection,
+    count,
+    csrf_from,
+    feature,
+    file_report,
+    login,
+    make_settings,
+    post_report,
+    report_body,
+    square,
+)
 
 ROLES = ("obs1", "coord", "comm", "admin")
 
@@ -64,24 +79,27 @@ def _get_routes(world):
 
 
 def _post_routes(world):
-    """(path, roles allowed) of the state-changing routes."""
+    """(path, roles allowed, status they get) of the state-changing routes, each posted with a
+    valid token and an otherwise empty body: an allowed role gets past the role check to the
+    form's own answer (invalid form 400/422, a redirect where an empty form is a valid one)."""
     coordination = {"coord", "admin"}
     return [
-        ("/sectors/import", coordination),
-        ("/sectors/new", coordination),
-        (f"/sectors/{world['west']}/edit", coordination),
-        ("/sectors/limits", {"admin"}),
-        ("/assignments", coordination),
-        (f"/assignments/{world['assignment']}/delete", coordination),
-        (f"/review/{world['report']}", coordination),
-        (f"/reports/{world['report']}/answer", {"obs1"}),
-        ("/api/v1/sectors", coordination),
-        (f"/api/v1/reports/{world['client_id']}/review", coordination),
+        ("/sectors/import", coordination, 422),
+        ("/sectors/new", coordination, 422),
+        # The edit form starts from the stored sector, so an empty post saves it unchanged.
+        (f"/sectors/{world['west']}/edit", coordination, 302),
+        ("/sectors/limits", {"admin"}, 400),
+        ("/assignments", coordination, 422),
+        (f"/assignments/{world['assignment']}/delete", coordination, 302),
+        (f"/review/{world['report']}", coordination, 400),
+        (f"/reports/{world['report']}/answer", {"obs1"}, 302),
+        ("/api/v1/sectors", coordination, 422),
+        (f"/api/v1/reports/{world['client_id']}/review", coordination, 422),
     ]
 
 
 @pytest.mark.parametrize("username", ROLES)
-def test_role_matrix_of_the_coordinators_pages(client_for, world, username):
+def test_each_role_gets_exactly_its_coordinators_pages_and_actions(client_for, world, username):
     client = client_for(username)
     allowed = username in ("coord", "admin")
     for path in _get_routes(world):
@@ -89,12 +107,10 @@ def test_role_matrix_of_the_coordinators_pages(client_for, world, username):
         assert status == (200 if allowed else 403), (username, path, status)
     assert client.get("/api/v1/sectors").status_code == 200
     token = api_token(client)
-    for path, roles in _post_routes(world):
+    for path, roles, status in _post_routes(world):
         response = client.post(path, data={"csrf_token": token}, headers={"X-CSRFToken": token})
-        if username in roles:
-            assert response.status_code not in (401, 403), (username, path)
-        else:
-            assert response.status_code == 403, (username, path, response.status_code)
+        expected = status if username in roles else 403
+        assert response.status_code == expected, (username, path, response.status_code)
 
 
 def test_anonymous_visitors_are_sent_to_log_in(app, world):
@@ -104,11 +120,13 @@ def test_anonymous_visitors_are_sent_to_log_in(app, world):
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
     assert client.get("/api/v1/sectors").status_code == 401
     token = api_token(client)
-    for path, _roles in _post_routes(world):
+    for path, _roles, _status in _post_routes(world):
         response = client.post(path, data={"csrf_token": token}, headers={"X-CSRFToken": token})
-        assert response.status_code in (302, 401), (path, response.status_code)
         if path.startswith("/api/"):
-            assert response.status_code == 401
+            assert response.status_code == 401, path
+        else:
+            assert response.status_code == 302, (path, response.status_code)
+            assert response.headers["Location"].startswith("/login?next="), path
 
 
 def test_forms_without_csrf_token_are_refused(client_for, runtime, world):
@@ -422,7 +440,7 @@ def test_csp_allows_the_tile_host_only_when_configured(tmp_path, database_url, r
     client = app.test_client()
     policy = client.get("/login").headers["Content-Security-Policy"]
     assert "img-src 'self' https://*.tiles.example.org data: blob:" in policy
-    login(client, "coord")
+    assert login(client, "coord").status_code == 302
     assert "tiles.example.org" in client.get("/map").get_data(as_text=True)
 
 
@@ -455,6 +473,100 @@ def test_admin_limits_a_coordinator_who_then_sees_only_those_sectors(
     data = coord.get(f"/map/data.json?day={world['day'].isoformat()}").get_json()
     assert [p["properties"]["id"] for p in data["reports"]["features"]] == [world["report"]]
     assert len(data["sectors"]["features"]) == 1
+
+
+@pytest.fixture
+def limited_to_east(runtime, users, world):
+    """The coordinator is limited to sector E; the world's report and assignment are in W."""
+    with runtime.db.session_scope() as session:
+        east = session.scalar(select(Sector.id).where(Sector.code == "E"))
+        sectors.set_coordinator_sectors(session, users.coordinator.id, [east], None)
+    return east
+
+
+def test_a_limited_coordinator_cannot_delete_an_assignment_in_another_sector(
+    client_for, runtime, world, limited_to_east
+):
+    client = client_for("coord")
+    token = csrf_from(client.get("/assignments").get_data(as_text=True))
+    response = client.post(f"/assignments/{world['assignment']}/delete", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert count(runtime, Assignment, Assignment.id == world["assignment"]) == 1
+    # The same request from an admin (no limits) deletes it: the 404 was the limit's.
+    admin = client_for("admin")
+    token = csrf_from(admin.get("/assignments").get_data(as_text=True))
+    deleted = admin.post(f"/assignments/{world['assignment']}/delete", data={"csrf_token": token})
+    assert deleted.status_code == 302
+    assert count(runtime, Assignment, Assignment.id == world["assignment"]) == 0
+
+
+def test_a_limited_coordinator_cannot_assign_to_another_sector(
+    client_for, runtime, users, world, limited_to_east
+):
+    client = client_for("coord")
+    page = client.get("/assignments").get_data(as_text=True)
+    sector_choices = page.split('name="sector"', 1)[1].split("</select>", 1)[0]
+    assert "Sector W" not in sector_choices and "Sector E" in sector_choices
+    data = _assignment_data(
+        csrf_from(page), users.observer2.id, world["west"], world["today"], world["today"]
+    )
+    assert client.post("/assignments", data=data).status_code == 422
+    assert count(runtime, Assignment) == 1
+
+
+def test_a_limited_coordinator_sees_and_edits_only_their_sectors(
+    client_for, runtime, users, world, limited_to_east
+):
+    client = client_for("coord")
+    assert client.get(f"/sectors/{world['west']}/edit").status_code == 404
+    token = csrf_from(client.get("/sectors").get_data(as_text=True))
+    edit = {
+        "csrf_token": token,
+        "code": "W",
+        "name": "Taken over",
+        "kind": "sector",
+        "geometry": json.dumps(square(11.85, 43.47, 0.05)),
+        "active": "y",
+    }
+    assert client.post(f"/sectors/{world['west']}/edit", data=edit).status_code == 404
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Sector, world["west"]).name == "Sector W"
+    for path in ("/sectors/new", "/sectors/import", "/api/v1/sectors"):
+        assert (
+            client.post(
+                path, data={"csrf_token": token}, headers={"X-CSRFToken": token}
+            ).status_code
+            == 403
+        ), path
+    exported = json.loads(client.get("/sectors/export.geojson").get_data())
+    assert [f["properties"]["code"] for f in exported["features"]] == ["E"]
+    assert "Sector W" not in client.get("/sectors").get_data(as_text=True)
+    roster = client.get(f"/roster?week={world['today'].isoformat()}").get_data(as_text=True)
+    assert ">W</td>" not in roster
+    coverage = client.get(f"/coverage?day={world['today'].isoformat()}").get_data(as_text=True)
+    assert "W · Sector W" not in coverage and "E · Sector E" in coverage
+    remove_west = f"/assignments/{world['assignment']}/delete"
+    assert remove_west not in client.get("/assignments").get_data(as_text=True)
+    assert remove_west in client_for("admin").get("/assignments").get_data(as_text=True)
+
+
+def test_a_limited_coordinator_cannot_see_or_review_reports_of_another_sector(
+    client_for, runtime, world, limited_to_east
+):
+    client = client_for("coord")
+    assert client.get(f"/reports/{world['report']}").status_code == 404
+    assert client.get(f"/api/v1/reports/{world['client_id']}").status_code == 404
+    assert client.get("/api/v1/reports").get_json()["reports"] == []
+    token = csrf_from(client.get("/review").get_data(as_text=True))
+    decided = client.post(
+        f"/review/{world['report']}", data={"csrf_token": token, "status": "verified"}
+    )
+    assert decided.status_code == 404
+    assert world["client_id"] not in client.get("/review").get_data(as_text=True)
+    data = client.get(f"/map/data.json?day={world['day'].isoformat()}").get_json()
+    assert data["reports"]["features"] == []
+    with runtime.db.session_scope(write=False) as session:
+        assert session.get(Report, world["report"]).status == "submitted"
 
 
 def test_observers_never_get_other_observers_reports_through_these_routes(client_for, world):

@@ -12,7 +12,8 @@ from fieldreport.digests.day_range import DayRange
 from fieldreport.digests.figures import compute_figures
 from fieldreport.digests.models import Digest
 from fieldreport.reports.models import Report
-from tests.digest_factories import add_report, hand_counted_day, utc
+from tests.digest_factories import hand_counted_day
+from tests.helpers import add_report, utc
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_seven_day_average_takes_the_seven_local_days_before(runtime, day_of_rep
     assert small_arms["verified"] == 1
 
 
-def test_sectors_parties_and_reports_in_no_sector(runtime, day_of_reports):
+def test_sectors_parties_and_reports_in_no_sector_are_counted(runtime, day_of_reports):
     figures = figures_of(runtime, day_of_reports)
 
     sectors = {row["sector"]: row for row in figures["sectors"]}
@@ -82,7 +83,7 @@ def test_sectors_parties_and_reports_in_no_sector(runtime, day_of_reports):
     assert parties[None]["total"] == 6
 
 
-def test_movement_repatriation_weapons_and_coverage(runtime, day_of_reports):
+def test_movement_repatriation_weapons_and_coverage_are_counted(runtime, day_of_reports):
     figures = figures_of(runtime, day_of_reports)
 
     assert figures["movement"]["count"] == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from datetime import date
 
 import pytest
@@ -17,8 +16,18 @@ from fieldreport.db import utcnow
 from fieldreport.digests import pipeline, sending, service, tasks
 from fieldreport.digests.models import DigestSend
 from fieldreport.runtime import build_runtime
-from tests.conftest import api_token, csrf_from, make_settings
-from tests.digest_factories import add_report, add_sector, hand_counted_day, utc
+from tests.digest_factories import hand_counted_day
+from tests.helpers import (
+    ON_POSTGRESQL_ONLY,
+    add_report,
+    add_sector,
+    api_token,
+    csrf_from,
+    held_at_statement,
+    make_settings,
+    run_together,
+    utc,
+)
 from tests.servers import free_port
 
 NAMES = ("Olga Observer", "Oscar Other", "obs1", "obs2")
@@ -160,22 +169,20 @@ def test_email_arrives_with_the_pdf_and_is_sent_only_once(runtime, built, smtp_s
         assert stored(runtime, built).state == "sent"
 
 
-def test_two_workers_sending_at_once_send_one_email(runtime, built, smtp_sink):
-    outcomes: list[bool] = []
-    barrier = threading.Barrier(2)
+@ON_POSTGRESQL_ONLY
+def test_two_workers_claiming_the_same_digest_at_once_send_one_email(runtime, built, smtp_sink):
+    # Both sends are held at the claiming UPDATE until both are there: both saw the digest
+    # ready, and only the conditional update decides which one sends.
+    with held_at_statement(runtime.db.engine, "UPDATE digests SET state", 2) as held:
+        outcomes = run_together(
+            lambda: pipeline.send(runtime, built), lambda: pipeline.send(runtime, built)
+        )
 
-    def send() -> None:
-        barrier.wait()
-        outcomes.append(pipeline.send(runtime, built))
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    assert len(held) == 2
     assert sorted(outcomes) == [False, True]
-    assert len(smtp_sink.wait_for(1)) == 1
+    assert len(smtp_sink.wait_for(1)) == 1  # both sends have returned: all mail is in
+    with runtime.db.session_scope(write=False) as session:
+        assert [send.state for send in session.scalars(select(DigestSend))] == ["sent"]
 
 
 def test_rebuild_of_a_sent_digest_keeps_it_sent(runtime, built, smtp_sink):
@@ -248,7 +255,10 @@ def test_a_day_not_over_yet_is_not_built_from_the_button(client_for, runtime, us
     client = client_for("coord")
     page = client.get(f"/digests/{today.isoformat()}").get_data(as_text=True)
 
-    client.post(f"/digests/{today.isoformat()}/rebuild", data={"csrf_token": csrf_from(page)})
+    response = client.post(
+        f"/digests/{today.isoformat()}/rebuild", data={"csrf_token": csrf_from(page)}
+    )
+    assert response.status_code == 302
     runtime.queue.drain()
 
     assert stored(runtime, today) is None

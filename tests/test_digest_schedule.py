@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,20 +15,9 @@ from fieldreport.config import PROJECT_ROOT
 from fieldreport.db import utcnow
 from fieldreport.digests import schedule, service, tasks
 from fieldreport.runtime import activated, build_runtime
-from tests.conftest import make_settings
-from tests.digest_factories import add_report
+from tests.helpers import add_report, make_settings, wait_until
 
 RECIPIENTS = ("commission@example.org",)
-
-
-def wait_until(condition, timeout: float = 60.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError("condition not met in time")
 
 
 def test_nightly_run_is_at_the_digest_hour_in_the_commission_zone(tmp_path, sqlite_url):
@@ -135,11 +123,22 @@ def test_nightly_digest_fires_through_the_rq_scheduler(rq_runtime, rq_worker, us
             digest = service.get_digest(session, day)
             return digest and digest.state == "sent" and digest
 
-    digest = wait_until(state, timeout=90)
+    digest = wait_until(state, "the scheduled digest to be sent", timeout=90)
     (message,) = smtp_sink.wait_for(1)
     assert digest.generated_at >= fire_at
     assert message["Subject"].endswith(f"daily digest {day.isoformat()}")
     assert "digest:" + day.isoformat() == tasks.job_id(day)
+
+
+def test_a_days_build_requested_twice_is_queued_once_under_the_days_job_id(rq_runtime):
+    day = date(2026, 11, 24)
+
+    assert tasks.request_build(rq_runtime.queue, day, send=True)
+    assert tasks.request_build(rq_runtime.queue, day, send=True)
+
+    queue = rq_runtime.queue.rq_queue(service.QUEUE)
+    assert tasks.job_id(day) == "digest:2026-11-24"
+    assert queue.job_ids == ["digest_2026-11-24"]
 
 
 def test_build_and_wait_with_rq_waits_for_the_worker(rq_runtime, rq_worker, users):

@@ -29,7 +29,7 @@ from fieldreport.db import Database
 from fieldreport.migrate import upgrade
 from fieldreport.runtime import build_runtime
 from fieldreport.web.app import build_app
-from tests.conftest import PASSWORD, csrf_from, make_settings
+from tests.helpers import PASSWORD, csrf_from, make_settings
 
 
 class CountingHasher(PasswordHasher):

@@ -3,70 +3,58 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
+from sqlalchemy import select
 
-from fieldreport.accounts.service import create_user
+from fieldreport.accounts.models import User
 from fieldreport.reports.models import Report
-from fieldreport.runtime import build_runtime
 from fieldreport.sectors import service as sectors
-from fieldreport.web.app import build_app
-from tests.conftest import PASSWORD, make_settings
-from tests.sector_factories import DMZ, EAST, WEST, collection, file_report
-from tests.servers import free_port
+from tests.helpers import (
+    DMZ,
+    EAST,
+    WEST,
+    browser_login,
+    collection,
+    file_report,
+    make_settings,
+    make_user,
+)
+from tests.live_server import live_server as running_server
 
 
 @pytest.fixture
 def live_server(tmp_path: Path, sqlite_url: str) -> Iterator[dict[str, Any]]:
     """The app on a real port, with sectors, a coordinator and three reports filed just now."""
-    runtime = build_runtime(make_settings(tmp_path, sqlite_url))
-    with runtime.db.session_scope() as session:
-        observer = create_user(
-            session, "obs1", role="observer", password=PASSWORD, team_code="T-01", display_name="O"
-        )
-        create_user(session, "coord", role="coordinator", password=PASSWORD, display_name="C")
-        sectors.import_sector_collection(session, collection(WEST, EAST, DMZ))
-        reports = [
-            file_report(session, observer, 43.47, 11.85).id,
-            file_report(session, observer, 43.47, 11.95, urgent=True).id,
-            file_report(
-                session,
-                observer,
-                43.46,
-                11.86,
-                category="civilian_harm",
-                subcategory="injured",
-                details={},
-            ).id,
-        ]
-        # The reports were filed an hour ago: just after midnight that is yesterday's map.
-        first = session.get(Report, reports[0])
-        day = first.occurred_at.astimezone(runtime.settings.zone).date().isoformat()
-    app = build_app(runtime.settings, runtime)
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "reports": reports, "day": day}
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        runtime.queue.shutdown()
-        runtime.db.dispose()
+    with running_server(make_settings(tmp_path, sqlite_url), observers=("obs1",)) as server:
+        with server.runtime.db.session_scope() as session:
+            observer = session.scalar(select(User).where(User.username == "obs1"))
+            make_user(session, "coord", "coordinator", display_name="C")
+            sectors.import_sector_collection(session, collection(WEST, EAST, DMZ))
+            reports = [
+                file_report(session, observer, 43.47, 11.85).id,
+                file_report(session, observer, 43.47, 11.95, urgent=True).id,
+                file_report(
+                    session,
+                    observer,
+                    43.46,
+                    11.86,
+                    category="civilian_harm",
+                    subcategory="injured",
+                    details={},
+                ).id,
+            ]
+            # The reports were filed an hour ago: just after midnight that is yesterday's map.
+            first = session.get(Report, reports[0])
+            day = first.occurred_at.astimezone(server.runtime.settings.zone).date().isoformat()
+        yield {"url": server.url, "reports": reports, "day": day}
 
 
 def _log_in(page: Any, base: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "coord")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+    browser_login(page, base, "coord")
 
 
 def test_map_shows_the_days_report_points_without_tiles(tablet_context, live_server):

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image
 from playwright.sync_api import BrowserContext, Page, Request, expect
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fieldreport.photos.models import Photo
 from fieldreport.reports import offline_views
 from fieldreport.reports.models import Report
 from fieldreport.storage import original_key
-from tests.conftest import csrf_from, make_settings, report_body
-from tests.live_server import PASSWORD, HttpClient, LiveServer, live_server
+from tests.helpers import PASSWORD, browser_login, count, csrf_from, make_settings, report_body
+from tests.live_server import HttpClient, LiveServer, live_server
 
 FIRST_LOAD_BUDGET = 50 * 1024
 HTML_BUDGET = 14 * 1024
@@ -62,17 +62,10 @@ def _outbox(page: Page) -> list[dict[str, Any]]:
     )
 
 
-def _log_in(page: Page, server: LiveServer, username: str = "obs1") -> None:
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-
-
 def _open_form(page: Page, server: LiveServer) -> None:
     """Log in, open the form and wait until the service worker controls the page."""
-    page.goto(server.url + "/login")
-    _log_in(page, server)
-    page.wait_for_url("**/home")
+    browser_login(page, server.url, "obs1")
+    assert page.url.endswith("/home")
     page.goto(server.url + "/reports/new")
     _js(page, "() => navigator.serviceWorker.ready.then(() => true)")
     # Activation can finish after this page loaded, and whether the worker then claims it is a
@@ -110,8 +103,7 @@ def _file_offline(page: Page, narrative: str, photo: Path | None = None) -> list
 
 
 def _count(server: LiveServer, model: Any, *where: Any) -> int:
-    with server.runtime.db.session_scope(write=False) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
+    return count(server.runtime, model, *where)
 
 
 def _file_two_offline(page: Page, server: LiveServer, corpus: Path) -> list[str]:
@@ -190,7 +182,7 @@ def test_session_expired_while_offline_sends_after_log_in(
     assert _count(server, Report) == 0
     page.goto(server.url + "/outbox")
     page.wait_for_url("**/login?**")
-    _log_in(page, server)
+    browser_login(page, None, "obs1")
     page.wait_for_url("**/outbox*")
     page.wait_for_selector("#outbox-empty", state="visible", timeout=WAIT_MS)
     assert _count(server, Report) == 1

@@ -6,17 +6,23 @@ from __future__ import annotations
 import hashlib
 import shutil
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fieldreport.photos.models import Photo
 from fieldreport.reports import offline_views
 from fieldreport.reports.models import Report
-from tests.conftest import make_settings, report_body
+from tests.helpers import (
+    ON_POSTGRESQL_ONLY,
+    count,
+    held_at_statement,
+    make_settings,
+    report_body,
+    run_together,
+)
 from tests.live_server import HttpClient, LiveServer, live_server, multipart_photo
 
 
@@ -121,23 +127,16 @@ def test_a_photo_upload_cut_off_part_way_stores_nothing_and_the_retry_completes(
     assert _photos(server) == [hashlib.sha256(data).hexdigest()]
 
 
-def test_two_identical_reports_at_the_same_moment_make_one(server: LiveServer) -> None:
+@ON_POSTGRESQL_ONLY
+def test_two_identical_reports_racing_over_http_make_one(server: LiveServer) -> None:
     clients = [HttpClient(server.url) for _ in range(2)]
     for client in clients:
         client.login("obs1")
     body = report_body()
-    start = threading.Barrier(len(clients))
-    statuses: list[int] = []
 
-    def send(client: HttpClient) -> None:
-        start.wait()
-        statuses.append(client.post_report(body).status)
+    with held_at_statement(server.runtime.db.engine, "INSERT INTO reports (", 2) as held:
+        responses = run_together(*(lambda c=client: c.post_report(body) for client in clients))
 
-    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(statuses) == [200, 201]
-    with server.runtime.db.session_scope(write=False) as session:
-        assert session.scalar(select(func.count(Report.id))) == 1
+    assert len(held) == 2
+    assert sorted(response.status for response in responses) == [200, 201]
+    assert count(server.runtime, Report) == 1

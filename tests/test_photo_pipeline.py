@@ -24,8 +24,7 @@ from fieldreport.photos.models import Photo
 from fieldreport.photos.tasks import enqueue_photo, enqueue_sweep, run_photo_job
 from fieldreport.reports.models import Report
 from fieldreport.storage import LocalStorage, derivative_key, original_key
-from tests.conftest import api_token, post_report, report_body
-from tests.photo_factories import add_photo_row
+from tests.helpers import add_photo_row, post_report, report_body, upload_photo
 
 REPORT_LAT, REPORT_LON = 43.4675, 11.8851
 ORIENTATION_SAMPLES = (
@@ -34,15 +33,6 @@ ORIENTATION_SAMPLES = (
     "orientation_portrait_6.jpg",
     "orientation_portrait_8.jpg",
 )
-
-
-def upload(client: Any, client_id: str, data: bytes, name: str = "photo.jpg") -> Any:
-    return client.post(
-        f"/api/v1/reports/{client_id}/photos",
-        data={"photo": (BytesIO(data), name)},
-        headers={"X-CSRFToken": api_token(client)},
-        content_type="multipart/form-data",
-    )
 
 
 def new_report(client: Any, **overrides: Any) -> str:
@@ -58,7 +48,7 @@ def photo_row(runtime: Any, photo_id: int) -> Photo:
 
 def submit(client: Any, runtime: Any, data: bytes, name: str = "photo.jpg", **report: Any) -> Photo:
     """File a report with one photo, let the in-process job run, and read the photo back."""
-    response = upload(client, new_report(client, **report), data, name)
+    response = upload_photo(client, new_report(client, **report), data, name)
     assert response.status_code == 201, response.get_json()
     runtime.queue.drain()
     return photo_row(runtime, response.get_json()["id"])
@@ -106,7 +96,7 @@ def test_every_accepted_corpus_photo_gets_derivatives_without_exif(
     accepted = [row for row in manifest if row["expect"] == "accept"]
     ids = {}
     for row in accepted:
-        response = upload(client, client_id, (corpus / row["file"]).read_bytes(), row["file"])
+        response = upload_photo(client, client_id, (corpus / row["file"]).read_bytes(), row["file"])
         assert response.status_code == 201, (row["file"], response.get_json())
         ids[row["file"]] = response.get_json()["id"]
     runtime.queue.drain()
@@ -162,7 +152,7 @@ def test_gps_photos_get_their_manifest_position_on_the_photo_row(
     assert len(with_gps) >= 5
     ids = {}
     for row in with_gps:
-        response = upload(client, client_id, (corpus / row["file"]).read_bytes(), row["file"])
+        response = upload_photo(client, client_id, (corpus / row["file"]).read_bytes(), row["file"])
         ids[row["file"]] = response.get_json()["id"]
     runtime.queue.drain()
     for row in with_gps:
@@ -191,9 +181,47 @@ def test_photo_near_the_report_is_not_flagged_as_far(client_for, runtime, corpus
     assert "no_gps" not in codes(photo)
 
 
+METRES_PER_DEGREE_OF_LATITUDE = 111_195
+
+
+@pytest.mark.parametrize(
+    ("metres", "flagged"),
+    [(1_500, False), (1_900, False), (2_100, True), (3_000, True), (4_500, True)],
+)
+def test_photo_is_flagged_as_far_only_beyond_the_default_2_km(
+    client_for, runtime, corpus, manifest, metres, flagged
+):
+    """The corpus has no photo 2 to 10 km from the usual report position, so the report is
+    moved instead: ``metres`` due north of where the photo's GPS says it was taken."""
+    row = next(row for row in manifest if row["file"] == "accept/gps_DSCN0010.jpg")
+    photo_lat, photo_lon = float(row["gps_lat"]), float(row["gps_lon"])
+    assert runtime.settings.photo_distance_flag_m == 2000  # the default, not set by the tests
+    client = client_for("obs1")
+    body = report_body(
+        latitude=photo_lat + metres / METRES_PER_DEGREE_OF_LATITUDE, longitude=photo_lon
+    )
+    assert post_report(client, body).status_code == 201
+    response = upload_photo(client, body["client_id"], corpus / row["file"])
+    assert response.status_code == 201
+    runtime.queue.drain()
+    photo = photo_row(runtime, response.get_json()["id"])
+    assert photo.state == "done"
+    assert "no_gps" not in codes(photo)
+    far = [flag for flag in photo.flags if flag["code"] == "far_from_report"]
+    if not flagged:
+        assert far == []
+        return
+    (flag,) = far
+    assert flag["distance_m"] == pytest.approx(metres, rel=0.01)
+    assert flag["threshold_m"] == 2000
+    assert flag["message"] == f"photo taken {metres / 1000:.1f} km from the reported position"
+
+
 def test_distance_threshold_comes_from_the_settings(runtime, client_for, corpus):
     client = client_for("obs1")
-    response = upload(client, new_report(client), (corpus / "accept/gps_DSCN0027.jpg").read_bytes())
+    response = upload_photo(
+        client, new_report(client), (corpus / "accept/gps_DSCN0027.jpg").read_bytes()
+    )
     photo_id = response.get_json()["id"]
     runtime.queue.drain()
     assert "far_from_report" not in codes(photo_row(runtime, photo_id))
@@ -397,7 +425,8 @@ def test_in_process_timer_sweeps_when_asked(client_for, runtime):
 def test_report_page_shows_the_thumbnail_and_the_flags(client_for, runtime, corpus):
     client = client_for("obs1")
     client_id = new_report(client)
-    upload(client, client_id, (corpus / "accept/hdr_iphone_hdr_YES.jpg").read_bytes())
+    response = upload_photo(client, client_id, corpus / "accept/hdr_iphone_hdr_YES.jpg")
+    assert response.status_code == 201
     runtime.queue.drain()
     with runtime.db.session_scope(write=False) as session:
         photo = session.scalar(select(Photo))

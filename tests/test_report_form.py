@@ -9,16 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
-from tests.conftest import csrf_from
-
-
-def _count(runtime: Any, model: Any) -> int:
-    with runtime.db.session_scope(write=False) as session:
-        return session.scalar(select(func.count(model.id)))
+from tests.helpers import count, csrf_from
 
 
 def _form(client: Any, **overrides: Any) -> dict[str, Any]:
@@ -62,8 +57,9 @@ def test_form_sent_twice_stores_one_report(client_for, runtime):
     values = _form(client)
     first = client.post("/reports/new", data=values)
     again = client.post("/reports/new", data=values)
+    assert (first.status_code, again.status_code) == (302, 302)
     assert first.headers["Location"] == again.headers["Location"]
-    assert _count(runtime, Report) == 1
+    assert count(runtime, Report) == 1
 
 
 def test_form_without_csrf_token_is_refused_and_stores_nothing(client_for, runtime):
@@ -73,14 +69,14 @@ def test_form_without_csrf_token_is_refused_and_stores_nothing(client_for, runti
     response = client.post("/reports/new", data=values)
     assert response.status_code == 400
     assert "security token" in response.get_data(as_text=True)
-    assert _count(runtime, Report) == 0
+    assert count(runtime, Report) == 0
 
 
 def test_form_with_a_wrong_csrf_token_is_refused(client_for, runtime):
     client = client_for("obs1")
     response = client.post("/reports/new", data=_form(client, csrf_token="forged"))
     assert response.status_code == 400
-    assert _count(runtime, Report) == 0
+    assert count(runtime, Report) == 0
 
 
 def test_invalid_form_keeps_what_the_observer_typed(client_for, runtime):
@@ -93,7 +89,7 @@ def test_invalid_form_keeps_what_the_observer_typed(client_for, runtime):
     assert narrative in page
     assert 'value="95.2"' in page
     assert 'value="Party B"' in page
-    assert _count(runtime, Report) == 0
+    assert count(runtime, Report) == 0
 
 
 def test_subcategory_of_another_category_is_refused(client_for):
@@ -161,8 +157,8 @@ def test_hostile_photo_in_the_form_is_refused_and_nothing_is_stored(
     assert name[:40] in page
     assert "Keep me" in page
     assert "Traceback" not in page
-    assert _count(runtime, Report) == 0
-    assert _count(runtime, Photo) == 0
+    assert count(runtime, Report) == 0
+    assert count(runtime, Photo) == 0
     assert not (runtime.storage.path("originals")).exists() or not any(
         runtime.storage.path("originals").rglob("*")
     )
@@ -172,13 +168,13 @@ def test_hostile_photo_in_the_form_is_refused_and_nothing_is_stored(
 def test_request_over_the_limit_gets_a_readable_413(tmp_path, database_url, users):
     from fieldreport.runtime import build_runtime
     from fieldreport.web.app import build_app
-    from tests.conftest import login, make_settings
+    from tests.helpers import login, make_settings
 
     settings = make_settings(tmp_path, database_url, max_request_bytes=200_000)
     runtime = build_runtime(settings)
     app = build_app(settings, runtime)
     client = app.test_client()
-    login(client, "obs1")
+    assert login(client, "obs1").status_code == 302
     values = _form(client)
     values["photos"] = [(io.BytesIO(b"\xff" * 100), "a.jpg")]
     values["narrative"] = "x" * 300_000

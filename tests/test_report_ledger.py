@@ -11,7 +11,7 @@ from fieldreport.accounts.models import User
 from fieldreport.reports.models import Report
 from fieldreport.reports.schemas import validate_report
 from fieldreport.reports.service import amend_report, submit_report, versions_of
-from tests.conftest import report_body
+from tests.helpers import report_body
 
 
 def _input(**overrides):

@@ -22,7 +22,7 @@ from fieldreport.photos.models import Photo
 from fieldreport.reports import service
 from fieldreport.reports.models import Report
 from fieldreport.reports.schemas import ReportInvalid
-from tests.conftest import report_body
+from tests.helpers import report_body
 
 
 def jpeg(colour: tuple[int, int, int] = (180, 60, 40)) -> bytes:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog
 from fieldreport.reports.models import Report, ReportVersion
-from tests.conftest import api_token, post_report, report_body
-
-
-def _count_reports(runtime: Any) -> int:
-    with runtime.db.session_scope(write=False) as session:
-        return session.scalar(select(func.count(Report.id)))
+from tests.helpers import (
+    ON_POSTGRESQL_ONLY,
+    api_token,
+    count,
+    held_at_statement,
+    login,
+    post_report,
+    report_body,
+    run_together,
+)
 
 
 def test_valid_report_is_stored_with_its_ledger_entry(client_for, runtime):
@@ -34,8 +37,8 @@ def test_valid_report_is_stored_with_its_ledger_entry(client_for, runtime):
 
 def test_ledger_entries_chain_to_the_one_before(client_for, runtime):
     client = client_for("obs1")
-    post_report(client, report_body())
-    post_report(client, report_body())
+    assert post_report(client, report_body()).status_code == 201
+    assert post_report(client, report_body()).status_code == 201
     with runtime.db.session_scope(write=False) as session:
         first, second = session.scalars(select(ReportVersion).order_by(ReportVersion.id))
         assert second.prev_sha256 == first.entry_sha256
@@ -48,7 +51,7 @@ def test_same_client_id_twice_stores_one_report(client_for, runtime):
     again = post_report(client, body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.get_json()["id"] == first.get_json()["id"]
-    assert _count_reports(runtime) == 1
+    assert count(runtime, Report) == 1
 
 
 def test_same_client_id_with_a_different_body_is_a_conflict_and_kept_in_the_log(
@@ -56,7 +59,7 @@ def test_same_client_id_with_a_different_body_is_a_conflict_and_kept_in_the_log(
 ):
     client = client_for("obs1")
     body = report_body()
-    post_report(client, body)
+    assert post_report(client, body).status_code == 201
     response = post_report(client, {**body, "narrative": "Something else"})
     assert response.status_code == 409
     with runtime.db.session_scope(write=False) as session:
@@ -68,36 +71,55 @@ def test_same_client_id_with_a_different_body_is_a_conflict_and_kept_in_the_log(
 
 def test_another_observers_client_id_is_a_conflict_not_a_leak(client_for, runtime):
     body = report_body()
-    post_report(client_for("obs1"), body)
+    assert post_report(client_for("obs1"), body).status_code == 201
     response = post_report(client_for("obs2"), body)
     assert response.status_code == 409
     assert "narrative" not in response.get_json()
 
 
-def test_two_identical_requests_at_once_make_one_report(app, users, runtime):
-    from tests.conftest import login
-
+@ON_POSTGRESQL_ONLY
+def test_identical_requests_racing_past_the_existence_check_make_one_report(app, users, runtime):
     body = report_body()
     clients = []
     for _ in range(4):
         client = app.test_client()
-        login(client, "obs1")
+        assert login(client, "obs1").status_code == 302
         clients.append((client, api_token(client)))
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
 
-    def send(client: Any, token: str) -> None:
-        barrier.wait()
-        response = client.post("/api/v1/reports", json=body, headers={"X-CSRFToken": token})
-        statuses.append(response.status_code)
+    def send(client: Any, token: str) -> Any:
+        return lambda: client.post("/api/v1/reports", json=body, headers={"X-CSRFToken": token})
 
-    threads = [threading.Thread(target=send, args=pair) for pair in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200, 200, 200, 201]
-    assert _count_reports(runtime) == 1
+    # Each request is held at its INSERT until all four are there: none of them had seen
+    # another's row, so three of them must lose on the unique client_id and answer the winner.
+    with held_at_statement(runtime.db.engine, "INSERT INTO reports (", len(clients)) as held:
+        responses = run_together(*(send(client, token) for client, token in clients))
+    assert len(held) == 4
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
+    assert len({r.get_json()["id"] for r in responses}) == 1
+    assert count(runtime, Report) == 1
+    assert count(runtime, ReportVersion) == 1
+
+
+@ON_POSTGRESQL_ONLY
+def test_another_observer_losing_the_race_for_a_client_id_gets_a_conflict(app, users, runtime):
+    """The loser of the race is answered as a repeat would be: only its owner gets the report."""
+    body = report_body()
+    clients = []
+    for username in ("obs1", "obs2"):
+        client = app.test_client()
+        assert login(client, username).status_code == 302
+        clients.append((client, api_token(client)))
+
+    def send(client: Any, token: str) -> Any:
+        return lambda: client.post("/api/v1/reports", json=body, headers={"X-CSRFToken": token})
+
+    with held_at_statement(runtime.db.engine, "INSERT INTO reports (", 2) as held:
+        responses = run_together(*(send(client, token) for client, token in clients))
+    assert len(held) == 2
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    loser = next(r for r in responses if r.status_code == 409)
+    assert "narrative" not in loser.get_json()
+    assert count(runtime, Report) == 1
 
 
 @pytest.mark.parametrize(
@@ -126,7 +148,7 @@ def test_invalid_field_is_refused_with_its_name(client_for, runtime, override, f
     response = post_report(client_for("obs1"), report_body(**override))
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
-    assert _count_reports(runtime) == 0
+    assert count(runtime, Report) == 0
 
 
 def test_event_time_in_the_future_is_refused_but_small_skew_is_allowed(client_for):
@@ -159,7 +181,7 @@ def test_missing_csrf_header_is_refused(client_for, runtime):
     client = client_for("obs1")
     response = client.post("/api/v1/reports", json=report_body())
     assert response.status_code == 400
-    assert _count_reports(runtime) == 0
+    assert count(runtime, Report) == 0
 
 
 def test_api_without_login_answers_401(app, users):
@@ -176,7 +198,7 @@ def test_only_observers_file_reports(client_for, role):
 
 def test_observer_cannot_read_another_observers_report(client_for):
     body = report_body()
-    post_report(client_for("obs1"), body)
+    assert post_report(client_for("obs1"), body).status_code == 201
     other = client_for("obs2")
     assert other.get(f"/api/v1/reports/{body['client_id']}").status_code == 404
     assert other.get("/api/v1/reports").get_json()["reports"] == []
@@ -184,7 +206,7 @@ def test_observer_cannot_read_another_observers_report(client_for):
 
 def test_commission_sees_only_verified_reports_and_no_names(client_for, runtime):
     body = report_body()
-    post_report(client_for("obs1"), body)
+    assert post_report(client_for("obs1"), body).status_code == 201
     commission = client_for("comm")
     assert commission.get(f"/api/v1/reports/{body['client_id']}").status_code == 404
     with runtime.db.session_scope() as session:

@@ -13,8 +13,7 @@ from fieldreport.review import service as review
 from fieldreport.review.models import ReviewEvent
 from fieldreport.sectors import limits
 from fieldreport.sectors import service as sectors
-from tests.conftest import api_token, csrf_from
-from tests.sector_factories import EAST, WEST, collection, file_report
+from tests.helpers import EAST, WEST, collection, csrf_from, file_report, post_review
 
 ALLOWED = {
     ("submitted", "in_review"),
@@ -41,14 +40,6 @@ def setup(runtime, users):
         }
         west_id = made["west"].sector_id
     return {name: report.client_id for name, report in made.items()} | {"west_id": west_id}
-
-
-def _review(client, client_id, status, comment=None):
-    return client.post(
-        f"/api/v1/reports/{client_id}/review",
-        json={"status": status, "comment": comment},
-        headers={"X-CSRFToken": api_token(client)},
-    )
 
 
 def _report(runtime, client_id):
@@ -92,13 +83,42 @@ def test_asking_for_more_needs_the_question(runtime, users):
         assert report.status == "submitted"
 
 
+def test_only_the_reports_observer_answers_and_only_an_open_question(runtime, users):
+    with runtime.db.session_scope() as session:
+        report = file_report(session, users.observer, 1.0, 1.0)
+        with pytest.raises(review.TransitionRefused):
+            review.answer_question(session, report, users.observer, "Nobody asked.")
+        assert report.status == "submitted"
+        review.review_report(session, report, users.coordinator, "needs_info", "Where?")
+        with pytest.raises(review.ReviewInvalid):
+            review.answer_question(session, report, users.observer2, "Not my report.")
+        with pytest.raises(review.ReviewInvalid):
+            review.answer_question(session, report, users.coordinator, "I decide.")
+        assert report.status == "needs_info"
+        review.answer_question(session, report, users.observer, "By the bridge.")
+        assert report.status == "in_review"
+
+
+def test_an_answer_without_an_open_question_changes_nothing(client_for, runtime, setup):
+    report = _report(runtime, setup["west"])
+    observer = client_for("obs1")
+    page = observer.get(f"/reports/{report.id}").get_data(as_text=True)
+    response = observer.post(
+        f"/reports/{report.id}/answer",
+        data={"answer": "Unasked.", "csrf_token": csrf_from(page)},
+    )
+    assert response.status_code == 302
+    assert _report(runtime, setup["west"]).status == "submitted"
+    assert _events(runtime, report.id) == []
+
+
 def test_coordinator_verifies_through_the_api_and_the_change_is_recorded(
     client_for, runtime, users, setup
 ):
     client = client_for("coord")
-    taken = _review(client, setup["west"], "in_review")
+    taken = post_review(client, setup["west"], "in_review")
     assert taken.status_code == 200 and taken.get_json()["status"] == "in_review"
-    verified = _review(client, setup["west"], "verified", "Matches the crater photos.")
+    verified = post_review(client, setup["west"], "verified", "Matches the crater photos.")
     assert verified.status_code == 200
     assert verified.get_json()["client_id"] == setup["west"]
     report = _report(runtime, setup["west"])
@@ -113,8 +133,8 @@ def test_coordinator_verifies_through_the_api_and_the_change_is_recorded(
 
 def test_a_transition_the_lifecycle_forbids_is_409_and_changes_nothing(client_for, runtime, setup):
     client = client_for("coord")
-    assert _review(client, setup["west"], "rejected").status_code == 200
-    again = _review(client, setup["west"], "in_review")
+    assert post_review(client, setup["west"], "rejected").status_code == 200
+    again = post_review(client, setup["west"], "in_review")
     assert again.status_code == 409
     assert _report(runtime, setup["west"]).status == "rejected"
     assert len(_events(runtime, _report(runtime, setup["west"]).id)) == 1
@@ -122,8 +142,8 @@ def test_a_transition_the_lifecycle_forbids_is_409_and_changes_nothing(client_fo
 
 def test_unknown_status_or_missing_question_is_422(client_for, setup):
     client = client_for("coord")
-    assert _review(client, setup["west"], "approved").status_code == 422
-    missing = _review(client, setup["west"], "needs_info", "")
+    assert post_review(client, setup["west"], "approved").status_code == 422
+    missing = post_review(client, setup["west"], "needs_info", "")
     assert missing.status_code == 422
     assert "comment" in missing.get_json()["errors"]
 
@@ -132,15 +152,15 @@ def test_a_limited_coordinator_gets_404_outside_their_sectors(client_for, runtim
     with runtime.db.session_scope() as session:
         limits.set_coordinator_sectors(session, users.coordinator.id, [setup["west_id"]], None)
     client = client_for("coord")
-    assert _review(client, setup["east"], "verified").status_code == 404
-    assert _review(client, setup["outside"], "verified").status_code == 404
-    assert _review(client, setup["west"], "verified").status_code == 200
+    assert post_review(client, setup["east"], "verified").status_code == 404
+    assert post_review(client, setup["outside"], "verified").status_code == 404
+    assert post_review(client, setup["west"], "verified").status_code == 200
     assert _report(runtime, setup["east"]).status == "submitted"
 
 
 @pytest.mark.parametrize("username", ["obs1", "comm"])
 def test_observers_and_commission_cannot_review(client_for, runtime, setup, username):
-    assert _review(client_for(username), setup["west"], "verified").status_code == 403
+    assert post_review(client_for(username), setup["west"], "verified").status_code == 403
     assert _report(runtime, setup["west"]).status == "submitted"
 
 
@@ -153,7 +173,7 @@ def test_review_without_csrf_token_is_refused(client_for, runtime, setup):
 
 def test_observer_sees_the_question_and_answers_it_in_the_app(client_for, runtime, users, setup):
     coordinator = client_for("coord")
-    asked = _review(coordinator, setup["west"], "needs_info", "Which direction was the fire?")
+    asked = post_review(coordinator, setup["west"], "needs_info", "Which direction was the fire?")
     assert asked.status_code == 200
     report = _report(runtime, setup["west"])
     observer = client_for("obs1")
@@ -179,7 +199,9 @@ def test_observer_sees_the_question_and_answers_it_in_the_app(client_for, runtim
 
 def test_another_observer_cannot_answer(client_for, runtime, setup):
     coordinator = client_for("coord")
-    _review(coordinator, setup["west"], "needs_info", "Which direction?")
+    assert (
+        post_review(coordinator, setup["west"], "needs_info", "Which direction?").status_code == 200
+    )
     report = _report(runtime, setup["west"])
     other = client_for("obs2")
     token = csrf_from(other.get("/reports/new").get_data(as_text=True))
@@ -189,7 +211,12 @@ def test_another_observer_cannot_answer(client_for, runtime, setup):
 
 
 def test_answer_without_csrf_token_is_refused(client_for, runtime, setup):
-    _review(client_for("coord"), setup["west"], "needs_info", "Which direction?")
+    assert (
+        post_review(
+            client_for("coord"), setup["west"], "needs_info", "Which direction?"
+        ).status_code
+        == 200
+    )
     report = _report(runtime, setup["west"])
     response = client_for("obs1").post(f"/reports/{report.id}/answer", data={"answer": "NE"})
     assert response.status_code == 400
@@ -198,7 +225,10 @@ def test_answer_without_csrf_token_is_refused(client_for, runtime, setup):
 
 def test_report_page_shows_the_history_without_names_to_the_commission(client_for, runtime, setup):
     coordinator = client_for("coord")
-    _review(coordinator, setup["west"], "verified", "Seen on two photos.")
+    assert (
+        post_review(coordinator, setup["west"], "verified", "Seen on two photos.").status_code
+        == 200
+    )
     report = _report(runtime, setup["west"])
     page = coordinator.get(f"/reports/{report.id}").get_data(as_text=True)
     assert 'id="review-history"' in page and "Carla Coordinator" in page
@@ -237,7 +267,7 @@ def test_queue_lists_urgent_first_then_newest(client_for, runtime, users, setup)
         urgent = file_report(session, users.observer2, 43.47, 11.86, urgent=True).client_id
         newest = file_report(session, users.observer2, 43.47, 11.87).client_id
     client = client_for("coord")
-    _review(client, setup["east"], "verified")
+    assert post_review(client, setup["east"], "verified").status_code == 200
     ids = _queue_ids(client)
     assert ids[0] == urgent
     assert ids[1] == newest

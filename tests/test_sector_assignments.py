@@ -15,7 +15,7 @@ from fieldreport.sectors.days import day_bounds
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.models import Assignment, Sector
 from fieldreport.sectors.service import import_sector_collection
-from tests.sector_factories import DMZ, EAST, WEST, collection, file_report
+from tests.helpers import DMZ, EAST, WEST, collection, file_report
 
 ROME = ZoneInfo("Europe/Rome")
 

@@ -26,9 +26,21 @@ from fieldreport.sectors import limits
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.models import Sector
 from fieldreport.web.app import build_app
-from tests.conftest import api_token, csrf_from, login, make_settings
-from tests.digest_factories import add_report, hand_counted_day, utc
-from tests.sector_factories import EAST, WEST, collection, feature, file_report, square
+from tests.digest_factories import hand_counted_day
+from tests.helpers import (
+    EAST,
+    WEST,
+    add_report,
+    api_token,
+    collection,
+    csrf_from,
+    feature,
+    file_report,
+    login,
+    make_settings,
+    square,
+    utc,
+)
 
 WHOLE_REGION = square(12.0, 43.5, 2.0)
 
@@ -296,7 +308,7 @@ def small_limits(tmp_path, database_url):
     )
     runtime = build_runtime(settings)
     from fieldreport.accounts.service import create_user
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     with runtime.db.session_scope() as session:
         create_user(session, "admin", role="admin", password=PASSWORD)

@@ -447,7 +447,7 @@ def test_identical_polygons_go_to_the_lower_code_whatever_the_input_order() -> N
     assert naive_locate(twins, *ITALY) == "B-1"
 
 
-def test_kind_outranks_area() -> None:
+def test_a_sectors_kind_outranks_its_area() -> None:
     huge_dmz = polygon(ring(11.0, 43.0, 13.0, 44.0))
     locator = SectorLocator([("IT-1", AREZZO, "sector"), ("DMZ-9", huge_dmz, "demilitarized zone")])
 

@@ -12,7 +12,7 @@ from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.geojson import DOCUMENT, SectorImportError, parse_sector_collection
 from fieldreport.sectors.locate import rederive_report_sectors
 from fieldreport.sectors.models import Sector
-from tests.sector_factories import DMZ, EAST, WEST, collection, feature, file_report, square
+from tests.helpers import DMZ, EAST, WEST, collection, feature, file_report, square
 
 
 def _sector_id(session, code):
@@ -241,25 +241,23 @@ def test_import_sectors_command_imports_and_names_file_problems(tmp_path, sqlite
     assert "file: not JSON" in refused.output
 
 
-def test_sector_change_enqueues_the_rederive_job_on_rq(
-    tmp_path, sqlite_url, redis_server, users_rq
-):
+def test_sector_change_enqueues_the_rederive_job_on_rq(tmp_path, sqlite_url, users_rq):
     from redis import Redis
     from rq import Queue, SimpleWorker
     from rq.job import Job
 
     from fieldreport.jobs import rq_job_id
     from fieldreport.runtime import set_process_default
-    from tests.conftest import api_token, login
+    from tests.helpers import api_token, login
 
     app, runtime, report_id = users_rq
     client = app.test_client()
-    login(client, "coord")
+    assert login(client, "coord").status_code == 302
     response = client.post(
         "/api/v1/sectors", json=collection(EAST), headers={"X-CSRFToken": api_token(client)}
     )
     assert response.status_code == 201
-    connection = Redis.from_url(redis_server.url)
+    connection = Redis.from_url(runtime.settings.redis_url)
     job = Job.fetch(rq_job_id("sectors:rederive"), connection=connection)
     assert job.func_name == "fieldreport.sectors.tasks.rederive_sectors"
     set_process_default(runtime)
@@ -275,17 +273,14 @@ def test_sector_change_enqueues_the_rederive_job_on_rq(
 
 
 @pytest.fixture
-def users_rq(tmp_path, sqlite_url, redis_server):
+def users_rq(tmp_path, sqlite_url, redis_url):
     """An app in RQ mode (real Redis), a coordinator, and a report outside every sector."""
-    from redis import Redis
-
     from fieldreport.accounts.service import create_user
     from fieldreport.runtime import build_runtime
     from fieldreport.web.app import build_app
-    from tests.conftest import PASSWORD, make_settings
+    from tests.helpers import PASSWORD, make_settings
 
-    Redis.from_url(redis_server.url).flushdb()
-    runtime = build_runtime(make_settings(tmp_path, sqlite_url, redis_url=redis_server.url))
+    runtime = build_runtime(make_settings(tmp_path, sqlite_url, redis_url=redis_url))
     with runtime.db.session_scope() as session:
         observer = create_user(
             session, "obs1", role="observer", password=PASSWORD, team_code="T-01"

@@ -1,14 +1,12 @@
-"""Proof that each service fixture talks to a real server, and that the CI guard works."""
+"""Proof that each external-server fixture talks to a real server, and that the skip guard
+works."""
 
 from __future__ import annotations
 
-import http.server
 import smtplib
 import socket
 import textwrap
-import threading
 import uuid
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -20,7 +18,7 @@ from tests import servers
 from tests.servers import RedisServer, ServerUnavailable, SmtpSink
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext
+    pass
 
 pytest_plugins = ["pytester"]
 
@@ -70,7 +68,7 @@ def test_server_start_error_carries_log_tail() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_postgres_select_and_create_table(postgres_url: str) -> None:
+def test_postgres_url_takes_a_new_table_and_unicode_text(postgres_url: str) -> None:
     assert postgres_url.startswith("postgresql+psycopg://")
     metadata = sa.MetaData()
     probe = sa.Table(  # unique name: TEST_DATABASE_URL may point at a shared database
@@ -105,7 +103,7 @@ def test_test_database_url_is_used_with_psycopg(
 ) -> None:
     monkeypatch.setenv("TEST_DATABASE_URL", given)
     pytester.makepyfile(f"def test_url(postgres_url):\n    assert postgres_url == {expected!r}\n")
-    pytester.runpytest("-p", "tests.service_fixtures", "-p", "no:cacheprovider").assert_outcomes(
+    pytester.runpytest("-p", "tests.external_servers", "-p", "no:cacheprovider").assert_outcomes(
         passed=1
     )
 
@@ -115,7 +113,7 @@ def test_test_database_url_must_be_postgresql(
 ) -> None:
     monkeypatch.setenv("TEST_DATABASE_URL", "sqlite:///x.db")
     pytester.makepyfile("def test_url(postgres_url):\n    pass\n")
-    result = pytester.runpytest("-p", "tests.service_fixtures", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "tests.external_servers", "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*TEST_DATABASE_URL must be a postgresql:// URL*"])
 
@@ -125,12 +123,45 @@ def test_test_database_url_must_be_postgresql(
 # --------------------------------------------------------------------------------------------
 
 
-def test_redis_url_pings(redis_url: str) -> None:
+def test_redis_url_answers_a_ping(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url, socket_timeout=5)
     try:
         assert client.ping() is True
     finally:
         client.close()
+
+
+def test_each_test_owns_an_empty_redis_database_of_its_worker(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_REDIS_URL", raising=False)
+    pytester.makepyfile(
+        test_owned=textwrap.dedent(
+            """
+            import redis
+
+            def test_a_leaves_a_job_behind(redis_url):
+                assert redis_url.endswith("/1")  # never database 0, shared with others
+                redis.Redis.from_url(redis_url).set("rq:job:digest_2026-11-24", "left over")
+
+            def test_b_does_not_see_it(redis_url):
+                assert redis.Redis.from_url(redis_url).keys("*") == []
+            """
+        )
+    )
+    result = pytester.runpytest("-p", "tests.external_servers", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_xdist_workers_get_different_redis_databases() -> None:
+    from tests.external_servers import redis_database
+
+    assert [redis_database(worker) for worker in ("master", "gw0", "gw1", "gw13")] == [
+        1,
+        1,
+        2,
+        14,
+    ]
 
 
 def test_redis_stop_refuses_then_start_on_same_url(redis_server: RedisServer) -> None:
@@ -156,7 +187,6 @@ def test_redis_stop_refuses_then_start_on_same_url(redis_server: RedisServer) ->
 def test_redis_server_left_stopped_is_restarted_for_the_next_test(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("CI", raising=False)
     pytester.makepyfile(
         test_restart=textwrap.dedent(
             """
@@ -168,7 +198,7 @@ def test_redis_server_left_stopped_is_restarted_for_the_next_test(
             """
         )
     )
-    result = pytester.runpytest("-p", "tests.service_fixtures", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "tests.external_servers", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
 
 
@@ -177,7 +207,7 @@ def test_redis_server_left_stopped_is_restarted_for_the_next_test(
 # --------------------------------------------------------------------------------------------
 
 
-def test_smtp_receives_message_with_attachment(smtp_sink: SmtpSink) -> None:
+def test_smtp_sink_receives_a_message_and_its_attachment(smtp_sink: SmtpSink) -> None:
     assert smtp_sink.messages == []
     msg = EmailMessage()
     msg["From"] = "noreply@fieldreport.test"
@@ -210,58 +240,7 @@ def test_smtp_sink_is_cleared_between_tests(smtp_sink: SmtpSink) -> None:
 # --------------------------------------------------------------------------------------------
 # Browser
 # --------------------------------------------------------------------------------------------
-
-_PAGE = b"""<!doctype html>
-<html><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>probe</title></head><body><h1>fieldreport</h1></body></html>"""
-
-
-class _PageHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(_PAGE)))
-        self.end_headers()
-        self.wfile.write(_PAGE)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def page_url() -> Iterator[str]:
-    """A page served by http.server on loopback (exercises real networking, not data:)."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PageHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
-
-
-def test_phone_context_is_a_360px_touch_phone(phone_context: BrowserContext, page_url: str) -> None:
-    page = phone_context.new_page()
-    page.goto(page_url)
-    assert page.locator("h1").inner_text() == "fieldreport"
-    assert page.evaluate("window.innerWidth") == 360
-    assert page.evaluate("window.devicePixelRatio") == 2
-    assert page.evaluate("navigator.maxTouchPoints") > 0
-    assert "Mobile" in page.evaluate("navigator.userAgent")
-
-
-def test_tablet_context_is_1024px_with_touch(tablet_context: BrowserContext) -> None:
-    page = tablet_context.new_page()
-    page.goto("data:text/html," + _PAGE.decode())
-    assert page.evaluate("[window.innerWidth, window.innerHeight]") == [1024, 768]
-    assert page.evaluate("navigator.maxTouchPoints") > 0
-
-
-# --------------------------------------------------------------------------------------------
-# CI guard
+# Skip guard
 # --------------------------------------------------------------------------------------------
 
 _GUARDED = textwrap.dedent(
@@ -293,21 +272,21 @@ _GUARDED = textwrap.dedent(
 
 
 def _run_guarded(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    ci: str | None,
+    allow_skips: str | None = None,
 ) -> pytest.RunResult:
-    if ci is None:
-        monkeypatch.delenv("CI", raising=False)
-    else:
-        monkeypatch.setenv("CI", ci)
+    for name, value in (("CI", ci), ("FIELDREPORT_ALLOW_SKIPS", allow_skips)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
     pytester.makepyfile(test_guarded=_GUARDED)
-    return pytester.runpytest("-p", "tests.service_fixtures", "-p", "no:cacheprovider", "-rA")
+    return pytester.runpytest("-p", "tests.external_servers", "-p", "no:cacheprovider", "-rA")
 
 
-@pytest.mark.parametrize("ci", ["true", "1", "TRUE"])
-def test_ci_guard_turns_skips_into_failures(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str
-) -> None:
-    result = _run_guarded(pytester, monkeypatch, ci)
+def _assert_skips_failed(result: pytest.RunResult, because: str) -> None:
     result.assert_outcomes(passed=1, failed=3, xfailed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
@@ -315,17 +294,37 @@ def test_ci_guard_turns_skips_into_failures(
             "*skip reason: no widget here*",
             "*skip reason: marker says no*",
             "*skip reason: service binary missing*",
-            "*CI guard: 3 skipped test(s) and 0 skipped collector(s) counted as failures*",
+            f"*skip guard: 3 skipped test(s) and 0 skipped collector(s) counted as failures "
+            f"because {because}*",
         ]
     )
     result.stdout.no_fnmatch_line("*ERROR*")  # a fixture skip is a FAILURE, not a setup error
 
 
+@pytest.mark.parametrize("ci", ["true", "1", "TRUE"])
+@pytest.mark.parametrize("allow_skips", [None, "1"])
+def test_in_ci_every_skip_is_a_failure_even_when_skips_are_allowed(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str, allow_skips: str | None
+) -> None:
+    result = _run_guarded(pytester, monkeypatch, ci, allow_skips)
+    _assert_skips_failed(result, f"CI={ci}")
+
+
 @pytest.mark.parametrize("ci", [None, "false", "0", ""])
-def test_without_ci_skips_stay_skips(
+def test_outside_ci_a_skip_is_a_failure_that_says_how_to_allow_it(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None
 ) -> None:
     result = _run_guarded(pytester, monkeypatch, ci)
+    _assert_skips_failed(result, "FIELDREPORT_ALLOW_SKIPS is not set")
+    result.stdout.fnmatch_lines(["*set FIELDREPORT_ALLOW_SKIPS=1 to allow skips locally*"])
+
+
+@pytest.mark.parametrize("ci", [None, "false", "0", ""])
+@pytest.mark.parametrize("allow_skips", ["1", "true"])
+def test_skips_stay_skips_only_when_allowed_outside_ci(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None, allow_skips: str
+) -> None:
+    result = _run_guarded(pytester, monkeypatch, ci, allow_skips)
     result.assert_outcomes(passed=1, skipped=3, xfailed=1)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
@@ -335,31 +334,41 @@ def test_without_ci_skips_stay_skips(
             "SKIPPED*service binary missing*",
         ]
     )
-    result.stdout.fnmatch_lines(["*CI guard: 3 skip(s) here; with CI=true they would fail*"])
+    result.stdout.fnmatch_lines(["*skip guard: 3 skip(s) allowed by FIELDREPORT_ALLOW_SKIPS=1*"])
 
 
-def test_ci_guard_fails_a_skipped_module(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+def _no_skips_allowed(monkeypatch: pytest.MonkeyPatch, ci: str | None) -> None:
+    monkeypatch.delenv("FIELDREPORT_ALLOW_SKIPS", raising=False)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+
+
+@pytest.mark.parametrize("ci", ["true", None])
+def test_a_whole_skipped_file_fails_the_run_in_ci_and_locally(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None
 ) -> None:
-    monkeypatch.setenv("CI", "true")
+    _no_skips_allowed(monkeypatch, ci)
     pytester.makepyfile(
         test_mod="import pytest\npytest.skip('whole module', allow_module_level=True)\n",
         test_other="def test_ok():\n    pass\n",
     )
-    result = pytester.runpytest("-p", "tests.service_fixtures", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "tests.external_servers", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, skipped=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*SKIP->FAIL test_mod.py: whole module*"])
 
 
-def test_ci_guard_fails_a_real_missing_service(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: object
+@pytest.mark.parametrize("ci", ["true", None])
+def test_a_missing_server_binary_is_a_failure_naming_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None
 ) -> None:
-    """End to end: no PostgreSQL binaries -> postgres_url skips -> FAILED under CI."""
-    monkeypatch.setenv("CI", "true")
+    """End to end: no PostgreSQL binaries -> postgres_url skips -> FAILED (in CI and locally)."""
+    _no_skips_allowed(monkeypatch, ci)
     monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
     monkeypatch.setenv("TEST_PG_BINDIR", str(pytester.path / "no-such-bindir"))
     pytester.makepyfile(test_db="def test_db(postgres_url):\n    pass\n")
-    result = pytester.runpytest("-p", "tests.service_fixtures", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "tests.external_servers", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*skip reason: PostgreSQL unavailable: *initdb, postgres*"])

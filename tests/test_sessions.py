@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from fieldreport.accounts.models import User, UserSession
 from fieldreport.accounts.service import set_password
 from fieldreport.db import utcnow
-from tests.conftest import csrf_from
+from tests.helpers import csrf_from
 
 COOKIE = "fieldreport_session"
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from fieldreport.reports.models import Report
 from fieldreport.runtime import build_runtime
 from fieldreport.web.app import build_app
-from tests.conftest import api_token, login, make_settings, report_body
+from tests.helpers import api_token, login, make_settings, make_user, report_body
 
 
 def test_locked_database_answers_503_with_retry_after_and_stores_nothing(
@@ -17,14 +17,10 @@ def test_locked_database_answers_503_with_retry_after_and_stores_nothing(
 ):
     settings = make_settings(tmp_path, sqlite_url, sqlite_busy_timeout_ms=200)
     runtime = build_runtime(settings)
-    from fieldreport.accounts.service import create_user
-
     with runtime.db.session_scope() as session:
-        create_user(
-            session, "obs1", role="observer", password="correct horse battery", team_code="T-01"
-        )
+        make_user(session, "obs1", team_code="T-01")
     client = build_app(settings, runtime).test_client()
-    login(client, "obs1", "correct horse battery")
+    assert login(client, "obs1").status_code == 302
     token = api_token(client)
     blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
@@ -54,17 +50,14 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path, sqlite_url):
 
 
 def test_locked_database_on_the_html_form_shows_a_busy_page(tmp_path, sqlite_url):
-    from fieldreport.accounts.service import create_user
-    from tests.conftest import csrf_from
+    from tests.helpers import csrf_from
 
     settings = make_settings(tmp_path, sqlite_url, sqlite_busy_timeout_ms=200)
     runtime = build_runtime(settings)
     with runtime.db.session_scope() as session:
-        create_user(
-            session, "obs1", role="observer", password="correct horse battery", team_code="T-01"
-        )
+        make_user(session, "obs1", team_code="T-01")
     client = build_app(settings, runtime).test_client()
-    login(client, "obs1", "correct horse battery")
+    assert login(client, "obs1").status_code == 302
     token = csrf_from(client.get("/reports/new").get_data(as_text=True))
     blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")

@@ -9,8 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from io import BytesIO
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,26 @@ from fieldreport.config import PROJECT_ROOT, Settings
 from fieldreport.photos.models import Photo
 from fieldreport.photos.tasks import enqueue_photo
 from fieldreport.storage import original_key
-from tests.conftest import api_token, make_settings, post_report, report_body
-from tests.photo_factories import add_photo_row
+from tests.helpers import (
+    add_photo_row,
+    make_settings,
+    post_report,
+    report_body,
+    upload_photo,
+    wait_until,
+)
 
 JOB_TIMEOUT_S = 4
 JOB_HEARTBEAT_S = 1
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_server: Any) -> Settings:
-    """The app in RQ mode on the session's own Redis, emptied for each test."""
-    Redis.from_url(redis_server.url).flushdb()
+def settings(tmp_path: Path, database_url: str, own_redis_url: str) -> Settings:
+    """The app in RQ mode on a Redis database of the test's own (tests here stop Redis)."""
     return make_settings(
         tmp_path,
         database_url,
-        redis_url=redis_server.url,
+        redis_url=own_redis_url,
         job_timeout_s=JOB_TIMEOUT_S,
         job_heartbeat_s=JOB_HEARTBEAT_S,
     )
@@ -118,22 +122,11 @@ def running_worker(settings: Settings, **extra: str) -> Iterator[subprocess.Pope
         log.close()
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def upload(client: Any, data: bytes) -> Any:
+    """File a report and upload ``data`` to it as its photo."""
     body = report_body()
     assert post_report(client, body).status_code == 201
-    return client.post(
-        f"/api/v1/reports/{body['client_id']}/photos",
-        data={"photo": (BytesIO(data), "photo.jpg")},
-        headers={"X-CSRFToken": api_token(client)},
-        content_type="multipart/form-data",
-    )
+    return upload_photo(client, body["client_id"], data)
 
 
 def photo_state(runtime: Any, photo_id: int) -> str:
@@ -183,6 +176,17 @@ def test_enqueueing_the_same_job_twice_queues_it_once(runtime, client_for, corpu
     assert photos_queue(runtime.settings).job_ids == [f"photo_{photo_id}"]
 
 
+def test_same_photo_uploaded_twice_is_queued_once_under_its_photo_id(runtime, client_for, corpus):
+    client = client_for("obs1")
+    body = report_body()
+    assert post_report(client, body).status_code == 201
+    path = corpus / "accept/Canon_40D.jpg"
+    first = upload_photo(client, body["client_id"], path)
+    again = upload_photo(client, body["client_id"], path)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert photos_queue(runtime.settings).job_ids == [f"photo_{first.get_json()['id']}"]
+
+
 def test_photo_sent_while_redis_is_down_is_processed_once_it_is_back(
     client_for, runtime, redis_server, corpus
 ):
@@ -210,7 +214,7 @@ def test_photo_whose_worker_was_killed_mid_job_is_done_by_the_next(client_for, r
     os.mkfifo(original)
 
     with running_worker(runtime.settings) as worker:
-        wait_for(lambda: photo_state(runtime, photo_id) == "processing", "the job to start")
+        wait_until(lambda: photo_state(runtime, photo_id) == "processing", "the job to start")
         # While its worker lives, enqueueing the running job again adds nothing.
         assert enqueue_photo(runtime.queue, photo_id)
         assert photos_queue(runtime.settings).count == 0
@@ -220,7 +224,7 @@ def test_photo_whose_worker_was_killed_mid_job_is_done_by_the_next(client_for, r
     assert photo_state(runtime, photo_id) == "processing"
 
     with running_worker(runtime.settings, FIELDREPORT_SWEEP_INTERVAL_S="0.5"):
-        wait_for(lambda: photo_state(runtime, photo_id) == "done", "the sweep to redo the job")
+        wait_until(lambda: photo_state(runtime, photo_id) == "done", "the sweep to redo the job")
     with runtime.db.session_scope(write=False) as session:
         photo = session.scalar(select(Photo))
         assert photo.attempts == 2

@@ -1,10 +1,12 @@
-"""pytest plugin: real services as session fixtures, plus the CI guard against skips.
+"""pytest plugin: the external servers tests talk to (PostgreSQL, Redis, SMTP, Chromium), each
+started by the fixture named for it, plus the skip guard.
 
-Load it with ``pytest_plugins = ["tests.service_fixtures"]`` in the root conftest (or
-``-p tests.service_fixtures``). House rule it enforces: service tests talk to real servers that
-the fixtures start themselves on free loopback ports (unless a URL is given by env var); when a
-server's binary is missing the test is skipped locally, but under ``CI=true``/``CI=1`` every
-skip is reported as a failure, so nothing can silently stop being tested in CI.
+Load it with ``pytest_plugins = ["tests.external_servers"]`` in the root conftest (or
+``-p tests.external_servers``). House rules it enforces: service tests talk to real servers that
+the fixtures start themselves on free loopback ports (unless a URL is given by env var), and
+nothing is skipped silently. When a server's binary is missing the fixture skips, and the skip
+guard reports every skip as a failure naming the reason — under ``CI=true``/``CI=1`` always,
+and locally too unless ``FIELDREPORT_ALLOW_SKIPS=1`` says skips are wanted on this machine.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import time
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -35,9 +38,25 @@ CONTEXT_TIMEOUT_MS = 20_000
 _TIMINGS = pytest.StashKey[dict[str, float]]()  # service name -> start-up seconds
 
 
+ALLOW_SKIPS_VAR = "FIELDREPORT_ALLOW_SKIPS"
+
+
 def ci_enabled() -> bool:
     """True when the CI env var asks for the no-skips rule (``CI=true`` or ``CI=1``)."""
     return os.environ.get("CI", "").strip().lower() in {"true", "1"}
+
+
+def skips_allowed() -> bool:
+    """True when skips were asked for on this machine (``FIELDREPORT_ALLOW_SKIPS=1``), never
+    in CI."""
+    allowed = os.environ.get(ALLOW_SKIPS_VAR, "").strip().lower() in {"true", "1"}
+    return allowed and not ci_enabled()
+
+
+def _why_no_skips() -> str:
+    if ci_enabled():
+        return f"CI={os.environ.get('CI')}"
+    return f"{ALLOW_SKIPS_VAR} is not set (set {ALLOW_SKIPS_VAR}=1 to allow skips locally)"
 
 
 def _record_timing(config: pytest.Config, name: str, seconds: float | None) -> None:
@@ -106,16 +125,58 @@ def redis_server(pytestconfig: pytest.Config) -> Iterator[RedisServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def redis_url(request: pytest.FixtureRequest) -> str:
-    """``$TEST_REDIS_URL`` if set, else the URL of the session's own ``redis_server``."""
+def _given_redis_url() -> str | None:
     given = os.environ.get("TEST_REDIS_URL")
-    if given:
-        if not given.startswith(("redis://", "rediss://", "unix://")):
-            pytest.fail(f"TEST_REDIS_URL must be a redis:// URL, got {given!r}", pytrace=False)
-        return given
-    server: RedisServer = request.getfixturevalue("redis_server")
-    return server.url
+    if given and not given.startswith(("redis://", "rediss://")):
+        pytest.fail(f"TEST_REDIS_URL must be a redis:// URL, got {given!r}", pytrace=False)
+    return given or None
+
+
+def redis_database(worker_id: str) -> int:
+    """The Redis database number of an xdist worker (``gw0`` -> 1, ``master`` -> 1, …).
+
+    Why: two workers may share one Redis (``$TEST_REDIS_URL``); a database of its own keeps
+    one worker's jobs, job ids and scheduled jobs away from the other's. Database 0 is left to
+    whoever else uses that Redis. Redis has 16 databases by default: up to 15 workers.
+    """
+    index = int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
+    if index >= 15:
+        pytest.fail(f"at most 15 xdist workers may share a Redis, this is {worker_id}")
+    return index + 1
+
+
+def _in_database(url: str, number: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
+
+
+def _owned(url: str) -> Iterator[str]:
+    """Empty the database before the test and after it: the test sees only its own keys."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+    try:
+        client.flushdb()
+        yield url
+        with contextlib.suppress(redis.RedisError):  # a test may leave the server stopped
+            client.flushdb()
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest, worker_id: str) -> Iterator[str]:
+    """A Redis database this test owns, empty at its start: on ``$TEST_REDIS_URL`` if set,
+    else on the session's own ``redis_server``; one database per xdist worker."""
+    given = _given_redis_url()
+    base = given or request.getfixturevalue("redis_server").url
+    yield from _owned(_in_database(base, redis_database(worker_id)))
+
+
+@pytest.fixture
+def own_redis_url(redis_server: RedisServer, worker_id: str) -> Iterator[str]:
+    """Like ``redis_url``, but always on our own ``redis_server``: for tests that stop it."""
+    yield from _owned(_in_database(redis_server.url, redis_database(worker_id)))
 
 
 @pytest.fixture(autouse=True)
@@ -241,17 +302,17 @@ def tablet_context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 # --------------------------------------------------------------------------------------------
-# CI guard: in CI nothing may be skipped
+# Skip guard: nothing is skipped unless asked for (and never in CI)
 # --------------------------------------------------------------------------------------------
 
 
-class CiGuard:
-    """Per-config state and hooks of the CI guard (an object, so nested pytester runs and
+class SkipGuard:
+    """Per-config state and hooks of the skip guard (an object, so nested pytester runs and
     xdist controller/workers each keep their own)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.enabled = ci_enabled()
+        self.enabled = not skips_allowed()
         self.converted: list[tuple[str, str]] = []  # (nodeid, reason) turned into failures
         self.skipped: list[tuple[str, str]] = []  # (nodeid, reason) left as skips
         self.collect_skips: list[tuple[str, str]] = []  # whole files/directories skipped
@@ -260,15 +321,16 @@ class CiGuard:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Under CI, turn a skip (in any phase; xfail excepted) into a failure with its reason."""
+        """Turn a skip (in any phase; xfail excepted) into a failure with its reason."""
         report = yield
         if self.enabled and report.skipped and not hasattr(report, "wasxfail"):
             reason = _skip_reason(report)
             report.outcome = "failed"
-            ci = os.environ.get("CI")
-            report.longrepr = f"[CI guard] skip not allowed with CI={ci}; skip reason: {reason}"
+            report.longrepr = (
+                f"[skip guard] skip not allowed: {_why_no_skips()}; skip reason: {reason}"
+            )
             # A plain attribute survives pytest-xdist's report serialisation to the controller.
-            report.ci_guard_reason = reason  # type: ignore[attr-defined]
+            report.skip_guard_reason = reason  # type: ignore[attr-defined]
         return report
 
     @pytest.hookimpl(tryfirst=True)
@@ -276,13 +338,13 @@ class CiGuard:
         self, report: pytest.TestReport | pytest.CollectReport
     ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
         """Count a converted setup-phase skip as FAILED rather than as a setup ERROR."""
-        if getattr(report, "ci_guard_reason", None) is not None and report.failed:
+        if getattr(report, "skip_guard_reason", None) is not None and report.failed:
             return "failed", "F", ("FAILED", {"red": True})
         return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs where the terminal is (also the xdist controller), so the summary sees all.
-        reason = getattr(report, "ci_guard_reason", None)
+        reason = getattr(report, "skip_guard_reason", None)
         if reason is not None:
             self.converted.append((report.nodeid, reason))
         elif report.skipped and not hasattr(report, "wasxfail"):
@@ -307,7 +369,7 @@ class CiGuard:
         noting = not self.enabled and (self.skipped or self.collect_skips)
         if not (timings or failing or noting):
             return
-        terminalreporter.section("service fixtures", sep="-", red=bool(failing), bold=True)
+        terminalreporter.section("external servers", sep="-", red=bool(failing), bold=True)
         if timings:
             parts = ", ".join(f"{name} {secs:.2f}s" for name, secs in timings.items())
             write(f"start-up: {parts}")
@@ -315,14 +377,18 @@ class CiGuard:
             for nodeid, reason in self.converted + self.collect_skips:
                 write(f"SKIP->FAIL {nodeid}: {reason}", red=True)
             write(
-                f"CI guard: {len(self.converted)} skipped test(s) and {len(self.collect_skips)} "
-                f"skipped collector(s) counted as failures because CI={os.environ.get('CI')}",
+                f"skip guard: {len(self.converted)} skipped test(s) and {len(self.collect_skips)} "
+                f"skipped collector(s) counted as failures because {_why_no_skips()}",
                 red=True,
                 bold=True,
             )
         elif noting:
             count = len(self.skipped) + len(self.collect_skips)
-            write(f"CI guard: {count} skip(s) here; with CI=true they would fail", yellow=True)
+            write(
+                f"skip guard: {count} skip(s) allowed by {ALLOW_SKIPS_VAR}=1; "
+                "without it (and always with CI=true) they would fail",
+                yellow=True,
+            )
 
 
 def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -336,4 +402,4 @@ def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_TIMINGS] = {}
-    config.pluginmanager.register(CiGuard(config), "fieldreport-ci-guard")
+    config.pluginmanager.register(SkipGuard(config), "fieldreport-skip-guard")
