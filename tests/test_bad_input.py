@@ -144,3 +144,16 @@ def test_review_comment_with_nul_is_refused(client_for, runtime, users):
 @pytest.mark.parametrize("path", ["/api/v1/reports/a%00b", "/api/v1/digests/2026-01-0%00"])
 def test_nul_in_a_path_value_is_404(client_for, path):
     assert client_for("admin").get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/reports/x/photos", "/reports/new", "/login"])
+def test_multipart_part_without_a_name_is_400_not_a_crash_of_the_csrf_check(client_for, path):
+    client = client_for("obs1")
+    body = b'--XX\r\nContent-Disposition: form-data; name="\r"\r\n\r\nnull\r\n--XX--\r\n'
+    response = client.post(
+        path,
+        data=body,
+        content_type="multipart/form-data; boundary=XX",
+        headers={"X-CSRFToken": api_token(client)},
+    )
+    assert response.status_code == 400

@@ -42,7 +42,9 @@ PATHS: dict[str, Any] = {
                                 "properties": {
                                     "day": {"type": "string", "format": "date"},
                                     "time_zone": {"type": "string"},
-                                    "state": {"enum": ["ready", "sending", "sent", "failed"]},
+                                    "state": {
+                                        "enum": ["building", "ready", "sending", "sent", "failed"]
+                                    },
                                     "links": {"type": "object"},
                                     "figures": {
                                         "type": ["object", "null"],
@@ -61,8 +63,18 @@ PATHS: dict[str, Any] = {
                         }
                     },
                 },
-                "403": {"description": "Observers may not read digests"},
-                "404": {"description": "Not built yet"},
+                "403": {
+                    "description": "Observers may not read digests",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Message"}}
+                    },
+                },
+                "404": {
+                    "description": "Not built yet, or not a date",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Message"}}
+                    },
+                },
             },
         }
     }

@@ -155,7 +155,7 @@ def _stream(day: date, render: Any) -> Response:
         with database.session_scope(write=False) as session:
             yield from render(rows.verified_reports(session, day, settings.zone))
 
-    return Response(stream_with_context(generate()), mimetype=render.mimetype)
+    return Response(stream_with_context(generate()), content_type=render.mimetype)
 
 
 @bp.get("/digests/<day>/reports.csv")
