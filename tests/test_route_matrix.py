@@ -35,6 +35,8 @@ ACTORS = ("anonymous", "obs1", "coord", "limited", "comm", "admin")
 #   (anonymous, obs1, coord, limited (to W), comm, admin)
 EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/"): (302, 302, 302, 302, 302, 302),
+    ("GET", "/admin/audit"): (302, 403, 403, 403, 403, 200),
+    ("GET", "/admin/audit.csv"): (302, 403, 403, 403, 403, 200),
     ("GET", "/api/v1/csrf"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/digests/<day>"): (401, 403, 200, 200, 200, 200),
     ("GET", "/api/v1/openapi.json"): (200, 200, 200, 200, 200, 200),

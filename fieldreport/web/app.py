@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldreport.api.reports import bp as api_reports_bp
     from fieldreport.api.review import bp as api_review_bp
     from fieldreport.api.sectors import bp as api_sectors_bp
+    from fieldreport.audit.views import bp as audit_bp
     from fieldreport.digests.views import bp as digests_bp
     from fieldreport.photos.views import bp as photos_bp
     from fieldreport.reports.offline_views import bp as offline_bp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
         day_bp,
         review_bp,
         digests_bp,
+        audit_bp,
         api_bp,
         api_reports_bp,
         api_sectors_bp,
