@@ -83,34 +83,69 @@ def test_validate_report_names_unstorable_values_before_other_checks():
     assert set(refused.value.errors) == {"narrative", "latitude", "surprise"}
 
 
-def test_report_form_with_nul_or_surrogate_is_shown_again_with_the_message(client_for, runtime):
-    client = client_for("obs1")
-    token = csrf_from(client.get("/reports/new").get_data(as_text=True))
-    body = report_body(narrative="fire\x00", latitude="43.1", longitude="11.8")
+def _report_form(token: str, **overrides: str) -> dict[str, str]:
+    body = report_body()
     form = {
         "csrf_token": token,
         "client_id": body["client_id"],
         "category": body["category"],
         "subcategory": body["subcategory"],
         "occurred_local": "2026-01-01T10:00",
-        "latitude": "1" * 400,
+        "latitude": "43.1",
         "longitude": "11.8",
         "basis": "seen",
-        "narrative": body["narrative"],
+        "narrative": "fire",
     }
-    response = client.post("/reports/new", data=form)
+    form.update(overrides)
+    return form
+
+
+def test_report_form_with_a_huge_or_undecodable_value_is_shown_again_with_the_message(
+    client_for, runtime
+):
+    client = client_for("obs1")
+    token = csrf_from(client.get("/reports/new").get_data(as_text=True))
+    response = client.post("/reports/new", data=_report_form(token, latitude="1" * 400))
     assert response.status_code == 422
-    page = response.get_data(as_text=True)
-    assert "Must not contain NUL characters." in page
-    assert _count(runtime, Report) == 0
+    assert "Must be between -90 and 90." in response.get_data(as_text=True)
     # A surrogate cannot be sent as UTF-8: its bytes (ED A0 80) are decoded as U+FFFD.
+    form = _report_form(token, latitude="1" * 400)
     del form["narrative"]
-    encoded = urlencode(form) + "&narrative=%ED%A0%80ok"
     response = client.post(
-        "/reports/new", data=encoded, content_type="application/x-www-form-urlencoded"
+        "/reports/new",
+        data=urlencode(form) + "&narrative=%ED%A0%80ok",
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 422
-    assert "latitude" in response.get_data(as_text=True)
+    assert _count(runtime, Report) == 0
+
+
+@pytest.mark.parametrize(
+    ("user", "path", "field"),
+    [
+        (None, "/login", "username"),
+        ("obs1", "/reports/new", "narrative"),
+        ("coord", "/review/1", "comment"),
+        ("coord", "/sectors/new", "name"),
+    ],
+)
+def test_form_field_with_nul_is_400_naming_the_field(app, client_for, runtime, user, path, field):
+    client = client_for(user) if user else app.test_client()
+    token = api_token(client)
+    form = {**_report_form(token), "username": "obs1", "password": "x", "status": "in_review"}
+    form[field] = "before\x00after"
+    response = client.post(path, data=form)
+    assert response.status_code == 400
+    assert f"The field &#39;{field}&#39; holds a NUL character" in response.get_data(as_text=True)
+    assert _count(runtime, Report) == 0
+
+
+def test_validate_report_names_nul_for_callers_other_than_the_web():
+    from datetime import UTC, datetime
+
+    with pytest.raises(ReportInvalid) as refused:
+        validate_report(report_body(narrative="a\x00b"), now=datetime.now(UTC), parties=())
+    assert refused.value.errors == {"narrative": ["Must not contain NUL characters."]}
 
 
 @pytest.mark.parametrize("name", ["West\x00", "\ud800West"], ids=["nul", "surrogate"])

@@ -16,7 +16,7 @@ from fieldreport.config import PROJECT_ROOT, Settings, load_settings
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime
 from fieldreport.web.errors import register_error_handlers, wants_json
-from fieldreport.web.request_checks import refuse_unnamed_form_parts
+from fieldreport.web.request_checks import refuse_malformed_forms
 from fieldreport.web.security import content_security_policy, security_headers
 from fieldreport.web.templating import register_template_helpers
 from fieldreport.web.transaction import own_transactions, request_session
@@ -129,7 +129,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     app.extensions["fieldreport.runtime"] = runtime
     app.extensions["fieldreport.db"] = runtime.db
 
-    app.before_request(refuse_unnamed_form_parts)  # before the CSRF check, which trips on them
+    app.before_request(refuse_malformed_forms)  # before the CSRF check, which trips on them
     csrf.init_app(app)
     _init_login(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
