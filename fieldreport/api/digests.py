@@ -44,7 +44,9 @@ PATHS: dict[str, Any] = {
                                 "properties": {
                                     "day": {"type": "string", "format": "date"},
                                     "time_zone": {"type": "string"},
-                                    "state": {"enum": ["ready", "sending", "sent", "failed"]},
+                                    "state": {
+                                        "enum": ["building", "ready", "sending", "sent", "failed"]
+                                    },
                                     "links": {"type": "object"},
                                     "figures": {
                                         "type": ["object", "null"],
@@ -66,9 +68,17 @@ PATHS: dict[str, Any] = {
                 "403": {
                     "description": "Observers may not read digests; a coordinator limited to "
                     "some sectors gets {error, message, links {csv, geojson}}: the exports of "
-                    "their sectors"
+                    "their sectors",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Message"}}
+                    },
                 },
-                "404": {"description": "Not built yet"},
+                "404": {
+                    "description": "Not built yet, or not a date",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Message"}}
+                    },
+                },
             },
         }
     }

@@ -7,9 +7,12 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask_wtf.csrf import generate_csrf
 
+from fieldreport.api.body import guard_api_request
 from fieldreport.api.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Every API request's body and path values pass the guard before a view reads them.
+bp.before_app_request(guard_api_request)
 
 
 @bp.get("/csrf")

@@ -1,4 +1,4 @@
-"""The reports API: what the offline outbox and other clients speak (described in spec.py)."""
+"""The reports API: what the offline outbox and other clients speak (described in ``PATHS``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from fieldreport.accounts.roles import ALL_ROLES, OBSERVER
 from fieldreport.api.serializers import photo_json, report_json, report_response
+from fieldreport.api.spec import ERRORS, json_answer, message, path_parameter, ref
 from fieldreport.photos import service as photos
 from fieldreport.photos.forms import received_upload, refusal_status
 from fieldreport.reports import service
@@ -21,6 +22,82 @@ from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
+_CLIENT_ID = path_parameter("client_id")
+_REPORT_LIST = {
+    "type": "object",
+    "required": ["reports"],
+    "properties": {"reports": {"type": "array", "items": ref("Report")}},
+}
+PATHS: dict[str, Any] = {
+    "/reports": {
+        "get": {
+            "summary": "The reports the caller may see, newest first",
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "At most this many (1 to 500; anything else: 50)",
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": {"200": json_answer(_REPORT_LIST, "Reports, newest first")},
+        },
+        "post": {
+            "summary": "File a report, observers only (idempotent on client_id)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ref("ReportInput")}},
+            },
+            "responses": {
+                "201": json_answer(ref("Report"), "Stored"),
+                "200": json_answer(ref("Report"), "Already stored: the same client_id and body"),
+                "403": message("Only observers file reports"),
+                "409": message("client_id used for a different body"),
+                "422": json_answer(ref("Errors"), "Invalid, with messages by field"),
+            },
+        },
+    },
+    "/reports/{client_id}": {
+        "get": {
+            "summary": "One report with its photos",
+            "parameters": [_CLIENT_ID],
+            "responses": {
+                "200": json_answer(ref("Report"), "The report"),
+                "404": message("Not there, or not one the caller may see"),
+            },
+        }
+    },
+    "/reports/{client_id}/photos": {
+        "post": {
+            "summary": "Attach a photo to one's own report (idempotent on its SHA-256)",
+            "parameters": [_CLIENT_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["photo"],
+                            "properties": {"photo": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": json_answer(ref("Photo"), "Stored"),
+                "200": json_answer(ref("Photo"), "The same bytes were already stored"),
+                "403": message("Only observers attach photos"),
+                "404": message("No such report of the caller's"),
+                "413": message("Too large"),
+                "422": json_answer(
+                    {"anyOf": [ref("Message"), ERRORS]},
+                    "Not a photo we accept, or no file in the field 'photo'",
+                ),
+            },
+        }
+    },
+}
 
 
 @bp.post("/reports")

@@ -9,14 +9,14 @@ from flask_login import current_user
 
 from fieldreport.accounts.roles import COORDINATION
 from fieldreport.api.serializers import report_response
-from fieldreport.api.spec import answer
+from fieldreport.api.spec import answer, message, path_parameter
 from fieldreport.review import service as review
 from fieldreport.web.auth import roles_required
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("api_review", __name__, url_prefix="/api/v1")
-_CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_CLIENT_ID = path_parameter("client_id")
 
 PATHS: dict[str, Any] = {
     "/reports/{client_id}/review": {
@@ -40,9 +40,13 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": answer("The report", {"$ref": "#/components/schemas/Report"}),
-                "404": answer("Not there, or outside the coordinator's sectors"),
-                "409": answer("The lifecycle does not allow this change"),
-                "422": answer("Unknown status, or needs_info without the question"),
+                "403": message("Only coordinators and admins review"),
+                "404": message("Not there, or outside the coordinator's sectors"),
+                "409": message("The lifecycle does not allow this change"),
+                "422": answer(
+                    "Unknown status, or needs_info without the question",
+                    {"$ref": "#/components/schemas/Errors"},
+                ),
             },
         }
     },

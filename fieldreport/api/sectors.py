@@ -19,26 +19,64 @@ from fieldreport.web.context import client_address, runtime
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("api_sectors", __name__, url_prefix="/api/v1")
-_GEOJSON = {"type": "object", "description": "GeoJSON FeatureCollection (code, name, kind)"}
+_GEOJSON = {
+    "type": "object",
+    "required": ["type", "features"],
+    "description": "GeoJSON FeatureCollection; each feature's properties: code, name, kind",
+    "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}},
+}
+_IMPORTED = {
+    "type": "object",
+    "required": ["imported", "created", "updated"],
+    "properties": {
+        "imported": {"type": "integer"},
+        "created": {"type": "array", "items": {"type": "string"}},
+        "updated": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_PROBLEMS = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"feature": {"type": "integer"}, "reason": {"type": "string"}},
+            },
+        }
+    },
+}
 
 PATHS: dict[str, Any] = {
     "/sectors": {
         "get": {
             "summary": "The active sectors (a limited coordinator: theirs), simplified to ~10 m",
-            "responses": {"200": answer("FeatureCollection", _GEOJSON)},
+            "responses": {
+                "200": {
+                    "description": "FeatureCollection",
+                    "content": {"application/geo+json": {"schema": _GEOJSON}},
+                }
+            },
         },
         "post": {
-            "summary": "Import sectors; an existing code updates that sector (coordinator)",
+            "summary": "Import sectors; an existing code updates that sector (coordinator "
+            "not limited to some sectors, admin)",
             "requestBody": {
                 "required": True,
-                "content": {"application/geo+json": {"schema": _GEOJSON}},
+                "content": {
+                    "application/geo+json": {"schema": _GEOJSON},
+                    "application/json": {"schema": _GEOJSON},
+                },
             },
             "responses": {
-                "201": answer("Imported: {imported, created, updated}"),
+                "201": answer("Imported", _IMPORTED),
                 "403": answer("Only admins and coordinators of every sector import sectors"),
                 "422": answer(
-                    "Refused, nothing imported: {errors: [{feature, reason}]}; also over the "
-                    "size, feature or vertex limits (FIELDREPORT_MAX_SECTOR_*)"
+                    "Refused, nothing imported: the features' problems (feature -1: the "
+                    "document), also over the size, feature or vertex limits "
+                    "(FIELDREPORT_MAX_SECTOR_*); or values no table can store, by field",
+                    {"anyOf": [_PROBLEMS, {"$ref": "#/components/schemas/Errors"}]},
                 ),
             },
         },

@@ -1,5 +1,7 @@
-"""Pieces of the OpenAPI 3.1 description: shared schemas, and the base document with the report
-paths. Each other route module declares its own ``PATHS``; ``openapi.py`` puts them together."""
+"""Pieces of the OpenAPI 3.1 description: shared schemas, the base document and the answers
+every operation shares. Each route module declares its own ``PATHS`` beside its routes;
+``openapi.py`` puts them together. ``tests/test_api_schemathesis.py`` holds the server to it.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +10,20 @@ from typing import Any
 from fieldreport.reports.schemas import POSITION_SOURCES
 from fieldreport.reports.taxonomy import BASIS_CODES, CATEGORIES, CONFIDENCE_CODES
 
-_ERRORS = {
+ERRORS: dict[str, Any] = {
     "type": "object",
+    "required": ["errors"],
     "properties": {
         "errors": {
             "type": "object",
+            "description": "Messages by field (a path such as details.count or features[0].name)",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         }
     },
 }
-_MESSAGE = {
+MESSAGE: dict[str, Any] = {
     "type": "object",
+    "required": ["error"],
     "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
 }
 
@@ -36,6 +41,31 @@ def json_answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def message(description: str) -> dict[str, Any]:
+    """An error answered as ``{error, message}``."""
+    return json_answer(ref("Message"), description)
+
+
+def path_parameter(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
+def _subcategory_rules() -> list[dict[str, Any]]:
+    """One if-then per category: its subcategory is one of that category's own codes."""
+    return [
+        {
+            "if": {"properties": {"category": {"const": category.code}}},
+            "then": {
+                "properties": {
+                    "subcategory": {"enum": [sub.code for sub in category.subcategories]}
+                }
+            },
+        }
+        for category in CATEGORIES
+    ]
+
+
+ALL_SUBCATEGORIES = sorted({sub.code for c in CATEGORIES for sub in c.subcategories})
 REPORT_INPUT: dict[str, Any] = {
     "type": "object",
     "required": [
@@ -51,7 +81,11 @@ REPORT_INPUT: dict[str, Any] = {
     "properties": {
         "client_id": {"type": "string", "format": "uuid", "description": "Made on the phone."},
         "category": {"type": "string", "enum": [c.code for c in CATEGORIES]},
-        "subcategory": {"type": "string", "description": "A subcategory of the category."},
+        "subcategory": {
+            "type": "string",
+            "enum": ALL_SUBCATEGORIES,
+            "description": "A subcategory of the category (the if-then rules below).",
+        },
         "occurred_at": {
             "type": "string",
             "format": "date-time",
@@ -59,7 +93,7 @@ REPORT_INPUT: dict[str, Any] = {
         },
         "latitude": {"type": "number", "minimum": -90, "maximum": 90},
         "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-        "accuracy_m": {"type": ["number", "null"], "minimum": 0},
+        "accuracy_m": {"type": ["number", "null"], "minimum": 0, "maximum": 100_000},
         "position_source": {"type": "string", "enum": list(POSITION_SOURCES)},
         "basis": {"type": "string", "enum": list(BASIS_CODES)},
         "attribution_party": {"type": ["string", "null"]},
@@ -68,27 +102,56 @@ REPORT_INPUT: dict[str, Any] = {
         "urgent": {"type": "boolean"},
         "details": {"type": "object", "description": "The subcategory's own fields."},
     },
+    "allOf": _subcategory_rules(),
 }
 PHOTO: dict[str, Any] = {
     "type": "object",
+    "required": ["id", "sha256", "state", "urls"],
     "properties": {
+        "id": {"type": "integer"},
         "sha256": {"type": "string"},
         "state": {"type": "string", "enum": ["pending", "processing", "done", "failed"]},
-        "flags": {"type": "array", "items": {"type": "object"}},
+        "flags": {"type": "array", "items": {}},
         "urls": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
 REPORT: dict[str, Any] = {
     "type": "object",
+    "required": ["id", "client_id", "status", "category", "subcategory", "team_code"],
     "properties": {
         "id": {"type": "integer"},
         "client_id": {"type": "string"},
-        "status": {"type": "string"},
+        "status": {
+            "enum": ["submitted", "in_review", "verified", "disputed", "rejected", "needs_info"]
+        },
+        "category": {"type": "string"},
+        "subcategory": {"type": "string"},
         "sector": {"type": ["string", "null"]},
+        "team_code": {"type": ["string", "null"]},
         "photos": {"type": "array", "items": ref("Photo")},
     },
     "additionalProperties": True,
 }
+_UNAUTHORIZED = message("Not logged in (no session cookie, or the session has ended)")
+_BAD_BODY = message(
+    "The CSRF token is missing or expired, or the body is not a JSON object (or is nested too deep)"
+)
+_TOO_LARGE = message("The body is larger than the server accepts")
+
+
+def with_shared_answers(paths: dict[str, Any]) -> dict[str, Any]:
+    """Add the answers every operation may give: 401 unless it is public, and for those with a
+    body 400 (CSRF, not a JSON object) and 413; ``paths`` is changed and returned."""
+    for operations in paths.values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if operation.get("security") != []:
+                responses.setdefault("401", _UNAUTHORIZED)
+            if "requestBody" in operation:
+                responses.setdefault("400", _BAD_BODY)
+                responses.setdefault("413", _TOO_LARGE)
+    return paths
+
 
 BASE: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -103,85 +166,33 @@ BASE: dict[str, Any] = {
             "ReportInput": REPORT_INPUT,
             "Report": REPORT,
             "Photo": PHOTO,
-            "Errors": _ERRORS,
-            "Message": _MESSAGE,
+            "Errors": ERRORS,
+            "Message": MESSAGE,
         },
     },
     "security": [{"session": [], "csrf": []}],
     "paths": {
         "/csrf": {
             "get": {
-                "summary": "A fresh CSRF token",
+                "summary": "A fresh CSRF token, to send back as the X-CSRFToken header",
                 "security": [],
-                "responses": {"200": json_answer({"type": "object"}, "The token")},
-            }
-        },
-        "/reports": {
-            "get": {
-                "summary": "The caller's reports",
-                "responses": {"200": json_answer({"type": "object"}, "Reports, newest first")},
-            },
-            "post": {
-                "summary": "File a report (idempotent on client_id)",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": ref("ReportInput")}},
-                },
                 "responses": {
-                    "201": json_answer(ref("Report"), "Stored"),
                     "200": json_answer(
-                        ref("Report"), "Already stored: the same client_id and body"
-                    ),
-                    "409": json_answer(ref("Message"), "client_id used for a different body"),
-                    "422": json_answer(ref("Errors"), "Invalid, with messages by field"),
-                },
-            },
-        },
-        "/reports/{client_id}": {
-            "get": {
-                "summary": "One report with its photos",
-                "parameters": [
-                    {
-                        "name": "client_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "responses": {
-                    "200": json_answer(ref("Report"), "The report"),
-                    "404": json_answer(ref("Message"), "Not there, or not yours"),
+                        {
+                            "type": "object",
+                            "required": ["csrf_token"],
+                            "properties": {"csrf_token": {"type": "string"}},
+                        },
+                        "The token",
+                    )
                 },
             }
         },
-        "/reports/{client_id}/photos": {
-            "post": {
-                "summary": "Attach a photo (idempotent on its SHA-256)",
-                "parameters": [
-                    {
-                        "name": "client_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"photo": {"type": "string", "format": "binary"}},
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "201": json_answer(ref("Photo"), "Stored"),
-                    "200": json_answer(ref("Photo"), "The same bytes were already stored"),
-                    "413": json_answer(ref("Message"), "Too large"),
-                    "422": json_answer(ref("Message"), "Not a photo we accept"),
-                },
+        "/openapi.json": {
+            "get": {
+                "summary": "This description",
+                "security": [],
+                "responses": {"200": json_answer({"type": "object"}, "OpenAPI 3.1")},
             }
         },
     },

@@ -179,7 +179,7 @@ def _stream(day: date, render: Any) -> Response:
             found = rows.verified_reports(session, day, settings.zone, sector_ids=sector_ids)
             yield from render(found)
 
-    return Response(stream_with_context(generate()), mimetype=render.mimetype)
+    return Response(stream_with_context(generate()), content_type=render.mimetype)
 
 
 @bp.get("/digests/<day>/reports.csv")

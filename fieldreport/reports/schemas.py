@@ -26,6 +26,8 @@ CLOCK_SKEW_ALLOWANCE = timedelta(minutes=10)
 MAX_EVENT_AGE = timedelta(days=366)
 MAX_NARRATIVE_CHARS = 10_000
 MAX_ACCURACY_M = 100_000
+# Beyond 2**53 a JSON number is no longer exact in every client; no field needs more.
+MAX_SAFE_INTEGER = 2**53
 POSITION_SOURCES = ("gps", "manual", "photo")
 FIELDS = (
     "client_id",
@@ -106,7 +108,7 @@ def _number(raw: Any, name: str, low: float, high: float, errors: _Collector) ->
         return None
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors.add(name, "Enter a number.")
         return None
     if not low <= value <= high:
@@ -250,6 +252,48 @@ def _details(
     return details
 
 
+def unstorable_reason(value: Any) -> str | None:
+    """Why a submitted value cannot be stored as it is, or None.
+
+    NUL characters are refused by PostgreSQL, lone surrogates cannot be encoded as UTF-8 (the
+    ledger hashes UTF-8), and integers past 2**53 overflow floats and lose precision in clients.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "Must not contain NUL characters."
+        if not _encodable(value):
+            return "Contains characters that are not valid text."
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        return "The number is too large."
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_unsafe_values(data: Mapping[str, Any]) -> None:
+    """Raise :class:`ReportInvalid` naming every field whose value cannot be stored safely.
+
+    Checked before anything else (``details`` one level down, its fields named
+    ``details.<name>``), so no later check meets a value it cannot handle.
+    """
+    errors = _Collector()
+    for name, value in data.items():
+        entries = value.items() if isinstance(value, Mapping) else [(None, value)]
+        for key, item in entries:
+            where = name if key is None else f"{name}.{key}"
+            problem = unstorable_reason(where) or unstorable_reason(item)
+            if problem:
+                errors.add(where if _encodable(where) else "body", problem)
+    if errors.errors:
+        raise ReportInvalid(errors.errors)
+
+
 def validate_report(
     data: Mapping[str, Any], *, now: datetime, parties: Sequence[str]
 ) -> ReportInput:
@@ -257,6 +301,7 @@ def validate_report(
 
     Fields are checked in a fixed order, so the messages come back in the same order each time.
     """
+    _refuse_unsafe_values(data)
     errors = _Collector()
     for name in sorted(set(data) - set(FIELDS)):
         errors.add(name, "Unknown field.")

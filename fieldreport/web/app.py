@@ -16,6 +16,7 @@ from fieldreport.config import PROJECT_ROOT, Settings, load_settings
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime
 from fieldreport.web.errors import register_error_handlers, wants_json
+from fieldreport.web.request_checks import refuse_malformed_forms
 from fieldreport.web.security import content_security_policy, security_headers
 from fieldreport.web.sessions import touch_seen_session, user_from_cookie
 from fieldreport.web.templating import register_template_helpers
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldreport.api.reports import bp as api_reports_bp
     from fieldreport.api.review import bp as api_review_bp
     from fieldreport.api.sectors import bp as api_sectors_bp
+    from fieldreport.audit.views import bp as audit_bp
     from fieldreport.digests.views import bp as digests_bp
     from fieldreport.photos.views import bp as photos_bp
     from fieldreport.reports.offline_views import bp as offline_bp
@@ -107,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
         day_bp,
         review_bp,
         digests_bp,
+        audit_bp,
         api_bp,
         api_reports_bp,
         api_sectors_bp,
@@ -131,6 +134,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     app.extensions["fieldreport.runtime"] = runtime
     app.extensions["fieldreport.db"] = runtime.db
 
+    app.before_request(refuse_malformed_forms)  # before the CSRF check, which trips on them
     csrf.init_app(app)
     _init_login(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)

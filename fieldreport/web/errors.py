@@ -58,4 +58,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
-        return _error_response(error.code or 500, error.name, error.description or "")
+        body, status = _error_response(error.code or 500, error.name, error.description or "")
+        allowed = getattr(error, "valid_methods", None)  # a 405 says what is allowed
+        return body, status, {"Allow": ", ".join(allowed)} if allowed else {}
