@@ -55,6 +55,11 @@ def is_on(user: User) -> bool:
     return user.totp_enabled_at is not None and user.totp_secret is not None
 
 
+def enrolment_pending(user: User) -> bool:
+    """A secret was made and is not confirmed yet (and never one in use)."""
+    return user.totp_secret is not None and user.totp_enabled_at is None
+
+
 def required_for(user: User, roles: tuple[str, ...]) -> bool:
     return user.role in roles
 
@@ -124,7 +129,7 @@ def _new_secret(session: Session, user: User, client: ClientInfo) -> None:
 
 def provisioning_uri(user: User, issuer: str) -> str:
     """The ``otpauth://`` address the QR code carries (account name: the username)."""
-    if user.totp_secret is None or is_on(user):
+    if not enrolment_pending(user):
         raise TwoFactorError("Start again: log in to set up two-step log-in.")
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=issuer)
 
@@ -149,7 +154,7 @@ def confirm_enrolment(
 
     A wrong code raises after counting and auditing it: the edge keeps those rows.
     """
-    if is_on(user) or user.totp_secret is None:
+    if not enrolment_pending(user):
         raise TwoFactorError("Start again: log in to set up two-step log-in.")
     _check_code(session, user, code, client, now, recovery_allowed=False)
     user.totp_enabled_at = now

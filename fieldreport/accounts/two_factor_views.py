@@ -124,7 +124,7 @@ def _after_login(user: User, target: str | None) -> str:
 @bp.route("/two-factor/enrol", methods=["GET", "POST"])
 def enrol() -> Any:
     user = _pending(two_factor.NEXT_ENROL)
-    if user is None:
+    if user is None or not two_factor.enrolment_pending(user):
         return _start_again()
     form, error, status = CodeForm(), None, 200
     if form.validate_on_submit():
