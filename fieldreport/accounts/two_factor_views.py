@@ -130,10 +130,10 @@ def enrol() -> Any:
     if form.validate_on_submit():
         logging_in = not current_user.is_authenticated
         try:
+            db, code = request_session(), form.code.data
             codes = two_factor.confirm_enrolment(
-                request_session(), user, form.code.data, client_info(), utcnow(),
-                start_session=logging_in,
-            )  # fmt: skip
+                db, user, code, client_info(), utcnow(), start_session=logging_in
+            )
         except (two_factor.CodeThrottled, two_factor.WrongCode) as refused:
             error = _(str(refused))
             status = 429 if isinstance(refused, two_factor.CodeThrottled) else 401
