@@ -68,6 +68,9 @@ class Settings:
     session_max_days: float = 14.0
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     proxy_hops: int = 0
+    # Roles that must log in with a second factor (a code from an authenticator app); other
+    # roles may choose to. Empty: nobody must.
+    two_factor_roles: tuple[str, ...] = ("coordinator", "commission", "admin")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -217,6 +220,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "session_idle_hours": _float(env, "FIELDREPORT_SESSION_IDLE_HOURS", 72.0),
         "session_max_days": _float(env, "FIELDREPORT_SESSION_MAX_DAYS", 14.0),
         "proxy_hops": _int(env, "FIELDREPORT_PROXY_HOPS", 0),
+        "two_factor_roles": _list(
+            env, "FIELDREPORT_TWO_FACTOR_ROLES", "coordinator,commission,admin"
+        ),
     }
     values.update(overrides)
     if values["proxy_hops"] < 0:  # type: ignore[operator]

@@ -57,6 +57,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settin
         "FIELDREPORT_TESTING": "true",
         "FIELDREPORT_PARTIES": ",".join(PARTIES),
         "FIELDREPORT_TIME_ZONE": "Europe/Rome",
+        "FIELDREPORT_TWO_FACTOR_ROLES": "",  # one-step log-in; tests/test_two_factor*.py: on
     }
     return load_settings(env, **overrides)
 

@@ -44,6 +44,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/"): (302, 302, 302, 302, 302, 302),
     ("GET", "/account/password"): (302, 200, 200, 200, 200, 200),
     ("POST", "/account/password"): (302, 400, 400, 400, 400, 400),
+    ("GET", "/account/two-factor"): (302, 200, 200, 200, 200, 200),
+    ("POST", "/account/two-factor"): (302, 400, 400, 400, 400, 400),
     ("GET", "/admin/audit"): (302, 403, 403, 403, 403, 200),
     ("GET", "/admin/audit.csv"): (302, 403, 403, 403, 403, 200),
     ("GET", "/admin/users"): (302, 403, 403, 403, 403, 200),
@@ -55,6 +57,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     # 200: the one-time code is shown on the answer itself, never put in a cookie.
     ("POST", "/admin/users/<int:user_id>/password-reset"): (302, 403, 403, 403, 403, 200),
     ("POST", "/admin/users/<int:user_id>/sessions/revoke"): (302, 403, 403, 403, 403, 302),
+    ("POST", "/admin/users/<int:user_id>/two-factor/reset"): (302, 403, 403, 403, 403, 302),
     ("GET", "/api/v1/csrf"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/digests/<day>"): (401, 403, 200, 403, 200, 200),
     ("GET", "/api/v1/openapi.json"): (200, 200, 200, 200, 200, 200),
@@ -82,6 +85,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/home"): (302, 200, 403, 403, 403, 403),
     ("GET", "/login"): (200, 200, 200, 200, 200, 200),
     ("POST", "/login"): (400, 400, 400, 400, 400, 400),
+    # The second step exists only between a correct password and the code: otherwise, log in.
+    ("GET", "/login/code"): (302, 302, 302, 302, 302, 302),
+    ("POST", "/login/code"): (302, 302, 302, 302, 302, 302),
+    ("GET", "/two-factor/enrol"): (302, 302, 302, 302, 302, 302),
+    ("POST", "/two-factor/enrol"): (302, 302, 302, 302, 302, 302),
     ("GET", "/map"): (302, 403, 200, 200, 403, 200),
     ("GET", "/map/data.json"): (302, 403, 200, 200, 403, 200),
     ("GET", "/outbox"): (302, 200, 403, 403, 403, 403),

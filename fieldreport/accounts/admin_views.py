@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from fieldreport.accounts import administration
+from fieldreport.accounts import administration, two_factor
 from fieldreport.accounts.errors import AccountError
 from fieldreport.accounts.forms import (
     ActiveForm,
@@ -19,6 +19,7 @@ from fieldreport.accounts.forms import (
 )
 from fieldreport.accounts.models import User
 from fieldreport.accounts.roles import ACCOUNT_ADMINS, ROLE_LABELS, ROLES
+from fieldreport.db import utcnow
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
 from fieldreport.web.sessions import session_limits
@@ -95,6 +96,7 @@ def _user_page(user: User, *, one_time_code: str | None = None, created: bool = 
         confirm_form=ConfirmForm(formdata=None),
         one_time_code=one_time_code,
         created=created,
+        two_factor=two_factor.status(request_session(), user),
     )
 
 
@@ -151,4 +153,15 @@ def revoke_sessions(user_id: int) -> Any:
     if ConfirmForm().validate_on_submit():
         ended = administration.revoke_all_sessions(request_session(), _actor(), target)
         flash(_("Sessions ended: %(n)d. The next request of that user asks to log in.", n=ended))
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@roles_required(*ACCOUNT_ADMINS)
+def two_factor_reset(user_id: int) -> Any:
+    """A lost phone and lost recovery codes: two-step log-in off, every session ended."""
+    target = _user_or_404(user_id)
+    if ConfirmForm().validate_on_submit():
+        ended = two_factor.reset(request_session(), _actor(), target, utcnow())
+        flash(_("Two-step log-in turned off; sessions ended: %(n)d.", n=ended))
     return redirect(url_for("admin.user", user_id=user_id))

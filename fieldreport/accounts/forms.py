@@ -53,3 +53,15 @@ class ActiveForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that changes something: a POST with a token, nothing else."""
+
+
+class CodeForm(FlaskForm):
+    """The second step of a log-in: six digits from the app, or a recovery code."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+
+
+class PasswordAgainForm(FlaskForm):
+    """Typing the password again before a change to how one logs in."""
+
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=256)])

@@ -122,8 +122,19 @@ def log_in(
     Raises :class:`LoginThrottled` before any password is checked when the limits are reached.
     Unknown usernames cost the same hashing time as known ones (no enumeration by timing).
     """
-    username = normalise_username(username)
     now = now or utcnow()
+    user = check_password(session, username, password, client, now)
+    if user is not None:
+        start_login(session, user, client, now)
+    return user
+
+
+def check_password(
+    session: Session, username: str, password: str, client: ClientInfo, now: datetime
+) -> User | None:
+    """The first step of a log-in: the active user with these credentials, or None (audited
+    and counted by the throttle). Opens no session: a second factor may still be due."""
+    username = normalise_username(username)
     if not throttle.reserve_attempt(session, username, client.address, now):
         raise LoginThrottled("Too many failed attempts. Wait 15 minutes, then try again.")
     user = session.scalar(select(User).where(User.username == username))
@@ -138,9 +149,17 @@ def log_in(
     throttle.attempt_succeeded(session, username, client.address)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    sessions.start_session(session, user, client, now)
-    audit(session, "login", user=user, address=client.address)
     return user
+
+
+def start_login(
+    session: Session, user: User, client: ClientInfo, now: datetime, *, second_factor: str = ""
+) -> str:
+    """Open the session of a user who passed every step; returns the cookie's session id."""
+    token = sessions.start_session(session, user, client, now)
+    detail = {"second_factor": second_factor} if second_factor else None
+    audit(session, "login", user=user, address=client.address, detail=detail)
+    return token
 
 
 def log_out(session: Session, user: User, address: str | None) -> None:

@@ -93,3 +93,27 @@ def attempt_succeeded(session: Session, username: str, address: str | None) -> N
 def attempt_failed(session: Session, address: str | None, now: datetime) -> None:
     """A failure keeps its account slot and counts against the address."""
     _count_one(session, _address_key(address), now, None)
+
+
+# The second step of a log-in: codes of one account, from anywhere. Whoever gets here knows the
+# password already, so a limit per account (not per address) is what stops them guessing.
+MAX_CODE_FAILURES_PER_ACCOUNT = 5
+
+
+def _code_key(user_id: int) -> str:
+    return f"code:{user_id}"
+
+
+def reserve_code_attempt(session: Session, user_id: int, now: datetime) -> bool:
+    """True when this code attempt may be checked; False when the account's limit is reached."""
+    return _count_one(session, _code_key(user_id), now, MAX_CODE_FAILURES_PER_ACCOUNT)
+
+
+def code_attempt_succeeded(session: Session, user_id: int) -> None:
+    """Give back the slot a right code reserved (earlier wrong codes still count)."""
+    session.execute(
+        update(LoginCounter)
+        .where(LoginCounter.key == _code_key(user_id), LoginCounter.failures > 0)
+        .values(failures=LoginCounter.failures - 1)
+        .execution_options(synchronize_session=False)
+    )

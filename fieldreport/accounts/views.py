@@ -9,14 +9,19 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from fieldreport.accounts import service
+from fieldreport.accounts import service, two_factor
 from fieldreport.accounts.errors import AccountError, LoginThrottled
 from fieldreport.accounts.forms import LoginForm, LogoutForm, PasswordChangeForm
-from fieldreport.web.context import client_address
+from fieldreport.accounts.two_factor_views import begin_pending
+from fieldreport.accounts.two_factor_views import bp as two_factor_bp
+from fieldreport.db import utcnow
+from fieldreport.web.context import client_address, runtime
 from fieldreport.web.sessions import client_info
 from fieldreport.web.transaction import request_session
 
 bp = Blueprint("accounts", __name__)
+# Nested: its endpoints are "accounts.two_factor.*" (registered with this blueprint).
+bp.register_blueprint(two_factor_bp)
 
 # What a user who must choose a new password (after a reset) may still open.
 OPEN_BEFORE_NEW_PASSWORD = ("accounts.own_password", "accounts.logout", "static", None)
@@ -41,23 +46,38 @@ def login() -> Any:
         # The attempt is audited either way; a failure is committed too, as the view returns
         # normally, so the throttle counts it (docs/architecture.md, "Transactions").
         try:
-            user = service.log_in(
-                request_session(), form.username.data, form.password.data, client_info()
+            step = two_factor.log_in_password_step(
+                request_session(),
+                form.username.data,
+                form.password.data,
+                client_info(),
+                runtime().settings.two_factor_roles,
+                utcnow(),
             )
         except LoginThrottled:
             error, status = _("Too many failed attempts. Wait 15 minutes, then try again."), 429
         else:
-            if user is not None:
-                session.clear()
-                login_user(user, remember=False)
-                session.permanent = True
-                if user.must_change_password:
-                    return redirect(url_for("accounts.own_password"))
-                return redirect(_safe_next(request.args.get("next")) or url_for("core.index"))
+            if step is not None:
+                return _after_password(step)
             error, status = _("Wrong username or password."), 401
     elif request.method == "POST":
         status = 400
     return render_template("accounts/login.html", form=form, error=error), status
+
+
+def _after_password(step: two_factor.PasswordStep) -> Any:
+    """Logged in now, or on to the second step (no session exists until it passes)."""
+    target = _safe_next(request.args.get("next"))
+    if step.next_step != two_factor.NEXT_SESSION:
+        begin_pending(step.user, step.next_step, target)
+        endpoint = "code" if step.next_step == two_factor.NEXT_CODE else "enrol"
+        return redirect(url_for(f"accounts.two_factor.{endpoint}"))
+    session.clear()
+    login_user(step.user, remember=False)
+    session.permanent = True
+    if step.user.must_change_password:
+        return redirect(url_for("accounts.own_password"))
+    return redirect(target or url_for("core.index"))
 
 
 @bp.post("/logout")
