@@ -164,6 +164,81 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _mission(env: Mapping[str, str]) -> dict[str, object]:
+    time_zone = env.get("FIELDREPORT_TIME_ZONE", "UTC")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"FIELDREPORT_TIME_ZONE: unknown time zone {time_zone!r}") from None
+    parties = _list(env, "FIELDREPORT_PARTIES", "Party A,Party B")
+    if len(parties) < 2:
+        raise SettingsError("FIELDREPORT_PARTIES: name at least two parties, comma-separated")
+    return {
+        "mission_name": env.get("FIELDREPORT_MISSION_NAME", "Ceasefire Monitoring Mission"),
+        "parties": parties,
+        "time_zone": time_zone,
+        "languages": _list(env, "FIELDREPORT_LANGUAGES", "en"),
+        "map_tile_url": env.get("FIELDREPORT_MAP_TILE_URL", ""),
+        "accuracy_warning_m": _float(env, "FIELDREPORT_ACCURACY_WARNING_M", 100.0),
+        "photo_distance_flag_m": _float(env, "FIELDREPORT_PHOTO_DISTANCE_FLAG_M", 2000.0),
+        "photo_time_flag_hours": _float(env, "FIELDREPORT_PHOTO_TIME_FLAG_HOURS", 6.0),
+    }
+
+
+def _mail(env: Mapping[str, str]) -> dict[str, object]:
+    """The daily digest's recipients, hour and mail server."""
+    return {
+        "digest_recipients": _list(env, "FIELDREPORT_DIGEST_RECIPIENTS", ""),
+        "digest_hour": _int(env, "FIELDREPORT_DIGEST_HOUR", 6),
+        "smtp_host": env.get("SMTP_HOST") or None,
+        "smtp_port": _int(env, "SMTP_PORT", 25),
+        "smtp_user": env.get("SMTP_USER") or None,
+        "smtp_password": env.get("SMTP_PASSWORD") or None,
+        "smtp_sender": env.get("SMTP_SENDER", "fieldreport@localhost"),
+        "smtp_starttls": _bool(env, "SMTP_STARTTLS", False),
+    }
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, object]:
+    """Upload and import sizes: what one request or file may cost the server."""
+    return {
+        "max_photo_bytes": _int(env, "FIELDREPORT_MAX_PHOTO_BYTES", 20 * 1024 * 1024),
+        "max_request_bytes": _int(env, "FIELDREPORT_MAX_REQUEST_BYTES", 64 * 1024 * 1024),
+        "max_photo_pixels": _int(env, "FIELDREPORT_MAX_PHOTO_PIXELS", 40_000_000),
+        "max_sector_features": _int(env, "FIELDREPORT_MAX_SECTOR_FEATURES", 2000),
+        "max_sector_vertices": _int(env, "FIELDREPORT_MAX_SECTOR_VERTICES", 20_000),
+        "max_sector_total_vertices": _int(env, "FIELDREPORT_MAX_SECTOR_TOTAL_VERTICES", 200_000),
+        "max_sector_import_bytes": _int(
+            env, "FIELDREPORT_MAX_SECTOR_IMPORT_BYTES", 5 * 1024 * 1024
+        ),
+    }
+
+
+def _jobs(env: Mapping[str, str]) -> dict[str, object]:
+    return {
+        "sqlite_busy_timeout_ms": _int(env, "FIELDREPORT_SQLITE_BUSY_TIMEOUT_MS", 5000),
+        "job_timeout_s": _int(env, "FIELDREPORT_JOB_TIMEOUT_S", 600),
+        "job_heartbeat_s": _int(env, "FIELDREPORT_JOB_HEARTBEAT_S", 30),
+        "sweep_interval_s": _float(env, "FIELDREPORT_SWEEP_INTERVAL_S", 300.0),
+    }
+
+
+def _security(env: Mapping[str, str]) -> dict[str, object]:
+    """Cookies, sessions, proxies and who must use two-step log-in."""
+    proxy_hops = _int(env, "FIELDREPORT_PROXY_HOPS", 0)
+    if proxy_hops < 0:
+        raise SettingsError("FIELDREPORT_PROXY_HOPS: 0 or more")
+    return {
+        "secure_cookies": _bool(env, "FIELDREPORT_SECURE_COOKIES", False),
+        "session_idle_hours": _float(env, "FIELDREPORT_SESSION_IDLE_HOURS", 72.0),
+        "session_max_days": _float(env, "FIELDREPORT_SESSION_MAX_DAYS", 14.0),
+        "proxy_hops": proxy_hops,
+        "two_factor_roles": _list(
+            env, "FIELDREPORT_TWO_FACTOR_ROLES", "coordinator,commission,admin"
+        ),
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Build the settings from ``env`` (default: the process environment).
 
@@ -173,59 +248,20 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     data_dir = Path(env.get("FIELDREPORT_DATA_DIR") or PROJECT_ROOT / "instance").resolve()
     # Photos, the database and the secret key are for this service's user only.
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    time_zone = env.get("FIELDREPORT_TIME_ZONE", "UTC")
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"FIELDREPORT_TIME_ZONE: unknown time zone {time_zone!r}") from None
-    parties = _list(env, "FIELDREPORT_PARTIES", "Party A,Party B")
-    if len(parties) < 2:
-        raise SettingsError("FIELDREPORT_PARTIES: name at least two parties, comma-separated")
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": _database_url(env, data_dir),
         "secret_key": _secret_key(env, data_dir),
         "redis_url": env.get("REDIS_URL") or None,
-        "mission_name": env.get("FIELDREPORT_MISSION_NAME", "Ceasefire Monitoring Mission"),
-        "parties": parties,
-        "time_zone": time_zone,
-        "languages": _list(env, "FIELDREPORT_LANGUAGES", "en"),
-        "digest_recipients": _list(env, "FIELDREPORT_DIGEST_RECIPIENTS", ""),
-        "digest_hour": _int(env, "FIELDREPORT_DIGEST_HOUR", 6),
-        "smtp_host": env.get("SMTP_HOST") or None,
-        "smtp_port": _int(env, "SMTP_PORT", 25),
-        "smtp_user": env.get("SMTP_USER") or None,
-        "smtp_password": env.get("SMTP_PASSWORD") or None,
-        "smtp_sender": env.get("SMTP_SENDER", "fieldreport@localhost"),
-        "smtp_starttls": _bool(env, "SMTP_STARTTLS", False),
-        "max_photo_bytes": _int(env, "FIELDREPORT_MAX_PHOTO_BYTES", 20 * 1024 * 1024),
-        "max_request_bytes": _int(env, "FIELDREPORT_MAX_REQUEST_BYTES", 64 * 1024 * 1024),
-        "max_photo_pixels": _int(env, "FIELDREPORT_MAX_PHOTO_PIXELS", 40_000_000),
-        "photo_distance_flag_m": _float(env, "FIELDREPORT_PHOTO_DISTANCE_FLAG_M", 2000.0),
-        "photo_time_flag_hours": _float(env, "FIELDREPORT_PHOTO_TIME_FLAG_HOURS", 6.0),
-        "map_tile_url": env.get("FIELDREPORT_MAP_TILE_URL", ""),
-        "accuracy_warning_m": _float(env, "FIELDREPORT_ACCURACY_WARNING_M", 100.0),
-        "secure_cookies": _bool(env, "FIELDREPORT_SECURE_COOKIES", False),
         "testing": _bool(env, "FIELDREPORT_TESTING", False),
-        "sqlite_busy_timeout_ms": _int(env, "FIELDREPORT_SQLITE_BUSY_TIMEOUT_MS", 5000),
-        "job_timeout_s": _int(env, "FIELDREPORT_JOB_TIMEOUT_S", 600),
-        "job_heartbeat_s": _int(env, "FIELDREPORT_JOB_HEARTBEAT_S", 30),
-        "sweep_interval_s": _float(env, "FIELDREPORT_SWEEP_INTERVAL_S", 300.0),
-        "max_sector_features": _int(env, "FIELDREPORT_MAX_SECTOR_FEATURES", 2000),
-        "max_sector_vertices": _int(env, "FIELDREPORT_MAX_SECTOR_VERTICES", 20_000),
-        "max_sector_total_vertices": _int(env, "FIELDREPORT_MAX_SECTOR_TOTAL_VERTICES", 200_000),
-        "max_sector_import_bytes": _int(
-            env, "FIELDREPORT_MAX_SECTOR_IMPORT_BYTES", 5 * 1024 * 1024
-        ),
-        "session_idle_hours": _float(env, "FIELDREPORT_SESSION_IDLE_HOURS", 72.0),
-        "session_max_days": _float(env, "FIELDREPORT_SESSION_MAX_DAYS", 14.0),
-        "proxy_hops": _int(env, "FIELDREPORT_PROXY_HOPS", 0),
-        "two_factor_roles": _list(
-            env, "FIELDREPORT_TWO_FACTOR_ROLES", "coordinator,commission,admin"
-        ),
+        **_mission(env),
+        **_mail(env),
+        **_limits(env),
+        **_jobs(env),
+        **_security(env),
     }
     values.update(overrides)
-    if values["proxy_hops"] < 0:  # type: ignore[operator]
+    if values["proxy_hops"] < 0:  # type: ignore[operator]  (an override, tests)
         raise SettingsError("FIELDREPORT_PROXY_HOPS: 0 or more")
     _create_sqlite_file(str(values["database_url"]))
     return Settings(**values)  # type: ignore[arg-type]
