@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from fieldreport.accounts.models import User
 from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
-from fieldreport.sectors import assignments
+from fieldreport.sectors import assignments, limits
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.models import Assignment, CoordinatorSector, Sector
 from fieldreport.web.app import build_app
@@ -480,7 +480,7 @@ def limited_to_east(runtime, users, world):
     """The coordinator is limited to sector E; the world's report and assignment are in W."""
     with runtime.db.session_scope() as session:
         east = session.scalar(select(Sector.id).where(Sector.code == "E"))
-        sectors.set_coordinator_sectors(session, users.coordinator.id, [east], None)
+        limits.set_coordinator_sectors(session, users.coordinator.id, [east], None)
     return east
 
 
