@@ -136,7 +136,7 @@ def test_a_days_build_requested_twice_is_queued_once_under_the_days_job_id(rq_ru
     assert tasks.request_build(rq_runtime.queue, day, send=True)
     assert tasks.request_build(rq_runtime.queue, day, send=True)
 
-    queue = rq_runtime.queue.rq_queue(service.QUEUE)
+    queue = rq_runtime.queue.rq_queue(tasks.QUEUE)
     assert tasks.job_id(day) == "digest:2026-11-24"
     assert queue.job_ids == ["digest_2026-11-24"]
 
