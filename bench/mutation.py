@@ -70,7 +70,12 @@ T_REVIEW = "tests/test_review.py"
 T_DIGEST = "tests/test_digest_outputs.py"
 
 ANY_ROLE = '"observer", "coordinator", "commission", "admin"'
-CSRF_EXEMPT = '@__import__("fieldreport.web.app", fromlist=["csrf"]).csrf.exempt\n'
+# Exempts the view below from CSRFProtect when its blueprint is registered (not at import time:
+# some view modules are imported while fieldreport.web.app itself is still being imported).
+CSRF_EXEMPT = (
+    "@(lambda view: bp.record_once(lambda state: __import__("
+    '"fieldreport.web.app", fromlist=["csrf"]).csrf.exempt(view)) or view)\n'
+)
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---- roles and visibility -----------------------------------------------------------------
