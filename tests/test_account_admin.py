@@ -34,7 +34,15 @@ def _actions(runtime) -> list[tuple[str, str | None, dict | None]]:  # type: ign
 def test_only_admins_administer_accounts(client_for, runtime, username):
     client = client_for(username)
     assert client.get("/admin/users").status_code == 403
-    assert client.get(f"/admin/users/{_user_id(runtime, 'obs2')}").status_code == 403
+    target = f"/admin/users/{_user_id(runtime, 'obs2')}"
+    assert client.get(target).status_code == 403
+    # The acts too, with a valid token: 403, and nothing done.
+    token = csrf_from(client.get("/reports").get_data(as_text=True))
+    data = {"csrf_token": token, "active": "0", "language": "en"}
+    for act in ("/password-reset", "/sessions/revoke", "/active", "/language"):
+        assert client.post(target + act, data=data).status_code == 403, act
+    acts = {"user.password_reset", "user.sessions_revoked", "user.deactivate", "user.language"}
+    assert not acts & {action for action, *_ in _actions(runtime)}
 
 
 def test_the_list_names_roles_and_languages_in_words(client_for):
@@ -85,7 +93,10 @@ def test_a_reset_ends_every_session_and_shows_a_one_time_code(app, client_for, r
     user_page = f"/admin/users/{_user_id(runtime, 'obs1')}"
     answer = _post(admin, user_page, user_page + "/password-reset")
     code = CODE.search(answer.get_data(as_text=True)).group(1)
-    assert observer.get("/home").status_code == 302
+    ended = observer.get("/home")
+    assert ended.status_code == 302
+    # The session itself ended (asked to log in), not just sent to choose a new password.
+    assert ended.headers["Location"].startswith("/login")
     assert login(app.test_client(), "obs1", PASSWORD).status_code == 401
     assert login(app.test_client(), "obs1", code).headers["Location"] == "/account/password"
     assert code not in admin.get(user_page).get_data(as_text=True), "shown once only"
@@ -113,6 +124,8 @@ def test_deactivation_ends_sessions_and_log_ins_until_reactivated(app, client_fo
     assert login(app.test_client(), "obs1").status_code == 401
     _post(admin, user_page, user_page + "/active", active="1")
     assert login(app.test_client(), "obs1").status_code == 302
+    # Reactivation does not bring back the sessions that deactivation ended (a lost phone).
+    assert phone.get("/home").status_code == 302
     actions = [action for action, *_ in _actions(runtime)]
     assert "user.deactivate" in actions and "user.reactivate" in actions
 

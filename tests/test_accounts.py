@@ -90,6 +90,23 @@ def test_failures_older_than_the_window_do_not_count(app, users, runtime):
     assert login(client, "obs1", PASSWORD).status_code == 302
 
 
+def test_address_failures_older_than_the_window_do_not_count(app, users, runtime):
+    for attempt in range(MAX_FAILURES_PER_ADDRESS):
+        assert login(app.test_client(), f"guess{attempt}", "guess").status_code == 401, attempt
+    assert login(app.test_client(), "obs1", PASSWORD).status_code == 429
+    with runtime.db.session_scope() as session:
+        long_ago = utcnow() - THROTTLE_WINDOW - timedelta(minutes=1)
+        session.execute(update(LoginCounter).values(window_start=long_ago))
+    assert login(app.test_client(), "obs1", PASSWORD).status_code == 302
+
+
+def test_successful_log_ins_do_not_count_against_the_limit(app, users):
+    """A log-in gives back the slot it reserved: a user who logs in often is never locked out."""
+    for attempt in range(MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS + 1):
+        assert login(app.test_client(), "obs1", PASSWORD).status_code == 302, attempt
+    assert login(app.test_client(), "obs1", "guess").status_code == 401
+
+
 def test_a_deactivated_user_cannot_log_in_and_their_session_ends(client_for, app, runtime):
     client = client_for("obs1")
     assert client.get("/home").status_code == 200

@@ -83,6 +83,17 @@ def test_asking_for_more_needs_the_question(runtime, users):
         assert report.status == "submitted"
 
 
+@pytest.mark.parametrize("role", ["observer", "commission"])
+def test_only_coordinators_review_in_the_service(runtime, users, role):
+    """The use case itself refuses a non-coordinator: page, API and scripts all keep to it."""
+    with runtime.db.session_scope() as session:
+        report = file_report(session, users.observer, 1.0, 1.0)
+        with pytest.raises(review.ReviewInvalid):
+            review.review_report(session, report, getattr(users, role), "verified", None)
+        assert report.status == "submitted"
+        assert session.scalars(select(ReviewEvent)).all() == []
+
+
 def test_only_the_reports_observer_answers_and_only_an_open_question(runtime, users):
     with runtime.db.session_scope() as session:
         report = file_report(session, users.observer, 1.0, 1.0)
