@@ -353,9 +353,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "throttle-slot-not-given-back",
         "throttle",
-        "        .where(LoginCounter.key == _account_key(username, address), LoginCounter.failures > 0)\n"
+        "        .where(LoginCounter.key == _account_key(username, address), "
+        "LoginCounter.failures > 0)\n"
         "        .values(failures=LoginCounter.failures - 1)",
-        "        .where(LoginCounter.key == _account_key(username, address), LoginCounter.failures > 0)\n"
+        "        .where(LoginCounter.key == _account_key(username, address), "
+        "LoginCounter.failures > 0)\n"
         "        .values(failures=LoginCounter.failures)",
         (f"{T_ACCOUNTS}::test_successful_log_ins_do_not_count_against_the_limit",),
     ),
