@@ -13,6 +13,8 @@ from fieldreport.config import SettingsError, load_settings
 from fieldreport.logs import setup_logging
 from fieldreport.runtime import Runtime, build_runtime, set_process_default
 
+RUN_THREADS = 8
+
 
 def _runtime() -> Runtime:
     try:
@@ -88,7 +90,18 @@ def run(host: str, port: int) -> None:
     _print_accounts(runtime, created)
     app = build_app(runtime.settings, runtime)
     click.echo(f"fieldreport on http://{host}:{port}/ (queue: {runtime.queue.mode})")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # A production WSGI server in one process, so that in-process jobs and the periodic sweep
+    # live beside the requests (several processes would each run their own: use Redis then).
+    from waitress import serve
+
+    serve(
+        app,
+        host=host,
+        port=port,
+        threads=RUN_THREADS,
+        ident="fieldreport",
+        max_request_body_size=runtime.settings.max_request_bytes,
+    )
 
 
 @main.command("create-user", help="Create an account.")
