@@ -35,7 +35,7 @@ DEMO_ACCOUNTS = (
 )
 
 
-# Around the GPS positions of ../shared/corpus/photos (MANIFEST.tsv).
+# Around the GPS positions of the test photos (tests/corpus/photos/MANIFEST.tsv).
 DEMO_SECTORS = (
     ("S-ARZ", "Arezzo hills", "sector", square_polygon(11.8830, 43.4675, 0.03)),
     ("DMZ-ARZ", "Arezzo demilitarized strip", "dmz", square_polygon(11.8830, 43.4905, 0.006)),

@@ -289,3 +289,29 @@ def users_rq(tmp_path, sqlite_url, redis_url):
         report_id = file_report(session, observer, 43.47, 11.95).id
     yield build_app(runtime.settings, runtime), runtime, report_id
     runtime.db.dispose()
+
+
+def test_served_sector_lines_follow_every_change_of_the_sectors(runtime):
+    """The simplified lines are kept between requests, and made again after any change."""
+
+    def served(session) -> dict[str, list]:
+        document = service.export_sectors(session)
+        return {f["properties"]["code"]: f["geometry"]["coordinates"] for f in document["features"]}
+
+    with runtime.db.session_scope() as session:
+        service.import_sector_collection(session, collection(WEST, EAST))
+    with runtime.db.session_scope(write=False) as session:
+        first = served(session)
+        assert served(session) == first
+    moved = feature("W", square(12.50, 44.00, 0.05), name="West, moved")
+    with runtime.db.session_scope() as session:
+        service.import_sector_collection(session, collection(moved))
+    with runtime.db.session_scope(write=False) as session:
+        after = served(session)
+    assert after["E"] == first["E"]
+    assert after["W"] != first["W"]
+    assert abs(after["W"][0][0][0] - 12.45) < 0.001
+    with runtime.db.session_scope() as session:
+        session.scalar(select(Sector).where(Sector.code == "E")).active = False
+    with runtime.db.session_scope(write=False) as session:
+        assert set(served(session)) == {"W"}

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from fieldreport.accounts.models import User
 from fieldreport.db import after_commit, utcnow
 from fieldreport.jobs import JobQueue
+from fieldreport.sectors.display import display_features
 from fieldreport.sectors.errors import SectorAuthorityError, SectorError
 from fieldreport.sectors.geojson import (
     SectorFeature,
@@ -29,7 +30,6 @@ from fieldreport.sectors.history import SectorState, change_action, record_chang
 from fieldreport.sectors.import_limits import DEFAULT_LIMITS, ImportLimits
 from fieldreport.sectors.limits import may_change_sectors
 from fieldreport.sectors.models import Sector
-from fieldreport.sectors.shapes import display_geometry
 from fieldreport.sectors.tasks import enqueue_rederive
 
 
@@ -184,16 +184,17 @@ def export_sectors(
 ) -> dict[str, Any]:
     """The active sectors as GeoJSON (properties code, name, kind).
 
-    Served to phones and maps simplified (`shapes.display_geometry`, ~10 m): the stored
-    geometry, which places reports, stays exact. ``exact`` for the coordinators' download, a
-    backup that re-imports to the very same lines.
+    Served to phones and maps simplified (`display.display_features`, ~10 m, kept until the
+    sectors change): the stored geometry, which places reports, stays exact. ``exact`` for the
+    coordinators' download, a backup that re-imports to the very same lines.
     """
-    return to_feature_collection(
-        SectorFeature(
-            code=s.code,
-            name=s.name,
-            kind=s.kind,
-            geometry=s.geometry if exact else display_geometry(s.geometry),
+    if not exact:
+        return to_feature_collection(
+            feature
+            for sector_id, feature in display_features(session)
+            if sector_ids is None or sector_id in sector_ids
         )
+    return to_feature_collection(
+        SectorFeature(code=s.code, name=s.name, kind=s.kind, geometry=s.geometry)
         for s in all_sectors(session, active_only=True, sector_ids=sector_ids)
     )
