@@ -287,6 +287,17 @@ def browser_login(page: Any, base_url: str | None, username: str, password: str 
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def fill_report_form(page: Any, narrative: str) -> None:
+    """Fill in a valid small-arms report on the phone's form (Playwright), without sending it."""
+    page.select_option("select[name=category]", "ceasefire_violation")
+    page.select_option("select[name=subcategory]", "small_arms_fire")
+    page.select_option("select[name=basis]", "seen")
+    page.fill("input[name=latitude]", "43.4675")
+    page.fill("input[name=longitude]", "11.8851")
+    page.fill("input[name=d-ceasefire_violation-count]", "3")
+    page.fill("textarea[name=narrative]", narrative)
+
+
 def api_token(client: FlaskClient) -> str:
     return client.get("/api/v1/csrf").get_json()["csrf_token"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from fieldreport.accounts.service import create_user
 from fieldreport.reports.models import Report
-from tests.helpers import make_settings
+from tests.helpers import fill_report_form, make_settings
 from tests.live_server import PASSWORD, LiveServer, live_server
 
 LAPTOP = {"width": 1280, "height": 800}
@@ -107,13 +107,7 @@ def _open_form(phone: Page, server: LiveServer) -> None:
 
 
 def _fill_and_send(phone: Page, narrative: str) -> None:
-    phone.select_option("select[name=category]", "ceasefire_violation")
-    phone.select_option("select[name=subcategory]", "small_arms_fire")
-    phone.select_option("select[name=basis]", "seen")
-    phone.fill("input[name=latitude]", "43.4675")
-    phone.fill("input[name=longitude]", "11.8851")
-    phone.fill("input[name=d-ceasefire_violation-count]", "3")
-    phone.fill("textarea[name=narrative]", narrative)
+    fill_report_form(phone, narrative)
     phone.click("#report-form button[type=submit]")
 
 

@@ -19,7 +19,15 @@ from fieldreport.photos.models import Photo
 from fieldreport.reports import offline_views
 from fieldreport.reports.models import Report
 from fieldreport.storage import original_key
-from tests.helpers import PASSWORD, browser_login, count, csrf_from, make_settings, report_body
+from tests.helpers import (
+    PASSWORD,
+    browser_login,
+    count,
+    csrf_from,
+    fill_report_form,
+    make_settings,
+    report_body,
+)
 from tests.live_server import HttpClient, LiveServer, live_server
 
 FIRST_LOAD_BUDGET = 50 * 1024
@@ -77,13 +85,7 @@ def _open_form(page: Page, server: LiveServer) -> None:
 
 def _fill(page: Page, narrative: str, photo: Path | None = None) -> list[str]:
     """Fill in a valid report; returns the SHA-256 of the photos as the page prepared them."""
-    page.select_option("select[name=category]", "ceasefire_violation")
-    page.select_option("select[name=subcategory]", "small_arms_fire")
-    page.select_option("select[name=basis]", "seen")
-    page.fill("input[name=latitude]", "43.4675")
-    page.fill("input[name=longitude]", "11.8851")
-    page.fill("input[name=d-ceasefire_violation-count]", "3")
-    page.fill("textarea[name=narrative]", narrative)
+    fill_report_form(page, narrative)
     if photo is None:
         return []
     page.set_input_files("input[name=photos]", str(photo))
