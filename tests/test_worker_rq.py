@@ -32,7 +32,7 @@ from tests.helpers import (
     wait_until,
 )
 
-JOB_TIMEOUT_S = 4
+JOB_TIMEOUT_S = 8  # long enough that RQ does not time out the job a test holds on purpose
 JOB_HEARTBEAT_S = 1
 
 
