@@ -75,8 +75,11 @@ def test_sectors_parties_and_reports_in_no_sector_are_counted(runtime, day_of_re
         "sector": "S-02",
         "verified": 2,
         "unverified": 1,
+        "previous_verified": 0,
         "by_category": {"freedom_of_movement": 1, "repatriation": 1},
     }
+    # The day before: one verified report at 23:30 local, in S-01.
+    assert sectors["S-01"]["previous_verified"] == 1
     parties = {row["party"]: row for row in figures["parties"]}
     assert parties["Party A"]["by_confidence"] == {"likely": 1}
     assert parties["Party B"]["by_confidence"] == {"confirmed": 1}

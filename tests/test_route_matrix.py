@@ -73,6 +73,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/assignments/<int:assignment_id>/delete"): (302, 403, 302, 404, 403, 302),
     ("GET", "/coverage"): (302, 403, 200, 200, 403, 200),
     ("GET", "/digests"): (302, 403, 200, 200, 200, 200),
+    ("GET", "/digests/latest"): (302, 403, 302, 302, 302, 302),
     ("GET", "/digests/<day>"): (302, 403, 200, 403, 200, 200),
     ("GET", "/digests/<day>/digest.html"): (302, 403, 200, 403, 200, 200),
     ("GET", "/digests/<day>/digest.pdf"): (302, 403, 200, 403, 200, 200),

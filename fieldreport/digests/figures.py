@@ -17,7 +17,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
-from fieldreport.digests import category_figures
+from fieldreport.digests import area_figures, category_figures
 from fieldreport.digests.day_range import (
     IS_VERIFIED,
     NO_SECTOR,
@@ -99,29 +99,6 @@ def _categories(
             }
         )
     return rows
-
-
-def _by_sector(session: Session, day: DayRange, codes: dict[int, str]) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Report.sector_id, Report.category, IS_VERIFIED, func.count())
-        .where(counted_in(day))
-        .group_by(Report.sector_id, Report.category, IS_VERIFIED)
-    )
-    table: dict[str, dict[str, Any]] = {}
-    for sector_id, category, verified, n in rows:
-        code = codes.get(sector_id, NO_SECTOR) if sector_id is not None else NO_SECTOR
-        row = table.setdefault(
-            code, {"sector": code, "verified": 0, "unverified": 0, "by_category": {}}
-        )
-        if verified:
-            row["verified"] += int(n)
-            row["by_category"][category] = row["by_category"].get(category, 0) + int(n)
-        else:
-            row["unverified"] += int(n)
-    for row in table.values():
-        row["by_category"] = dict(sorted(row["by_category"].items()))
-    # Busiest first; ties by code so that the order never depends on the database.
-    return sorted(table.values(), key=lambda r: (-r["verified"], -r["unverified"], r["sector"]))
 
 
 def _by_party(session: Session, day: DayRange) -> list[dict[str, Any]]:
@@ -222,7 +199,7 @@ def compute_figures(session: Session, day: date, zone: ZoneInfo) -> dict[str, An
         "reports": reports,
         "headline": _headline(reports, average),
         "categories": _categories(reports, average),
-        "sectors": _by_sector(session, span, codes),
+        "sectors": area_figures.by_area(session, span, codes),
         "parties": _by_party(session, span),
         "weapons": category_figures.weapons(session, span),
         "movement": category_figures.movement(session, span, codes),

@@ -82,6 +82,8 @@ def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
     )
     try:
         pdf = document.write_pdf(
+            # Tagged (PDF/UA-1): a screen reader reads headings, tables and the map's alt text.
+            pdf_variant="pdf/ua-1",
             optimize_images=False,
             uncompressed_pdf=False,
             full_fonts=False,

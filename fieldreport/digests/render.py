@@ -11,11 +11,14 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fieldreport.config import PROJECT_ROOT
+from fieldreport.digests import headline
 from fieldreport.digests.picture import category_hex
-from fieldreport.i18n import translations
+from fieldreport.i18n import N_, translations
 from fieldreport.reports import taxonomy
 
 STYLESHEET = PROJECT_ROOT / "static" / "css" / "digest.css"
@@ -34,6 +37,20 @@ WEB = Limits(annex=1000, sectors=600, listed=100)
 # WeasyPrint lays out a few hundred table rows a second: the PDF keeps to a readable summary
 # (the 5 s budget for a day of 100,000 reports includes it) and points to the CSV for the rest.
 PDF = Limits(annex=100, sectors=25, listed=25)
+
+
+# The choices the digest's tables show, in words (the taxonomy stores codes).
+CHOICE_WORDS = {
+    "inside_restricted_area": N_("Inside a restricted area"),
+    "across_line": N_("Across the line"),
+    "inside_dmz": N_("Inside the demilitarized zone"),
+    "near_line": N_("Near the line"),
+    "unknown": N_("Unknown"),
+    "patrol_cancelled": N_("Patrol cancelled"),
+    "patrol_rerouted": N_("Patrol rerouted"),
+    "patrol_delayed": N_("Patrol delayed"),
+    "no_effect": N_("No effect"),
+}
 
 
 @functools.cache
@@ -55,9 +72,22 @@ def _environment(language: str) -> Environment:
         detail_label=lambda cat, sub, name: word(taxonomy.detail_label(cat, sub, name)),
         confidence_label=lambda code: word(taxonomy.CONFIDENCE_LABELS.get(code, code)),
         category_hex=category_hex,
+        choice_label=lambda code: word(CHOICE_WORDS.get(code, code)),
     )
-    env.filters["number"] = lambda value: f"{value:,}"
+    number = functools.partial(format_number, language=language)
+    env.filters["number"] = number
+    env.globals["headline"] = lambda figures: headline.sentences(figures, catalogue, number)
     return env
+
+
+def format_number(value: float, language: str = "en") -> str:
+    """One number format everywhere in the digest: the reader's locale, whole numbers without
+    decimals, averages to one decimal ("1,204", "22.1", "0"; "1 204" and "22,1" in Ukrainian)."""
+    try:
+        locale = Locale.parse(language)
+    except (ValueError, UnknownLocaleError):
+        locale = Locale("en")
+    return format_decimal(value, format="#,##0.#", locale=locale)
 
 
 @functools.cache

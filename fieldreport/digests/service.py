@@ -100,9 +100,24 @@ def neighbours(session: Session, day: date) -> tuple[date | None, date | None]:
     return before, after
 
 
-def archive(session: Session, limit: int = 90) -> list[Digest]:
-    """The newest ``limit`` digests, newest first (the archive page)."""
-    return list(session.scalars(select(Digest).order_by(Digest.day.desc()).limit(limit)))
+def archive(
+    session: Session, limit: int = 60, before: date | None = None
+) -> tuple[list[Digest], date | None]:
+    """The newest ``limit`` digests before ``before`` (all, when None), newest first, and the day
+    to ask for the next (older) page, or None when this page reaches the first digest."""
+    query = select(Digest).order_by(Digest.day.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(Digest.day < before)
+    digests = list(session.scalars(query))
+    if len(digests) <= limit:
+        return digests, None
+    return digests[:limit], digests[limit - 1].day
+
+
+def latest_served_day(session: Session) -> date | None:
+    """The newest day whose digest can be read (the commission's landing page)."""
+    query = select(Digest.day).where(Digest.state.in_(SERVED_STATES))
+    return session.scalar(query.order_by(Digest.day.desc()).limit(1))
 
 
 def recent_failures(session: Session, limit: int = 5) -> list[Digest]:

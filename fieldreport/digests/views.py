@@ -19,9 +19,11 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     stream_with_context,
     url_for,
 )
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -78,7 +80,25 @@ def digest_failures() -> list[Any]:
 @bp.get("/digests")
 @roles_required(*READERS)
 def index() -> Any:
-    return render_template("digests/archive.html", digests=service.archive(request_session()))
+    before = request.args.get("before")
+    digests, older = service.archive(
+        request_session(), before=day_or_404(before) if before else None
+    )
+    return render_template(
+        "digests/archive.html",
+        digests=[(digest, format_date(digest.day, "full")) for digest in digests],
+        older=older,
+    )
+
+
+@bp.get("/digests/latest")
+@roles_required(*READERS)
+def latest() -> Any:
+    """The commission's landing page: the newest digest that can be read, or the archive."""
+    day = service.latest_served_day(request_session())
+    if day is None:
+        return redirect(url_for("digests.index"))
+    return redirect(url_for("digests.day_page", day=day.isoformat()))
 
 
 @bp.get("/digests/<day>")

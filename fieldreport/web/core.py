@@ -16,7 +16,7 @@ bp = Blueprint("core", __name__)
 HOME_BY_ROLE = {
     OBSERVER: "reports.home",
     COORDINATOR: "reports.index",
-    COMMISSION: "reports.index",
+    COMMISSION: "digests.latest",
     ADMIN: "reports.index",
 }
 
