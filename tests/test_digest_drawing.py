@@ -12,6 +12,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from fieldreport.digests.chart import render_trend_png
+from fieldreport.digests.map_base import BORDER, LAND, SEA
 from fieldreport.digests.map_drawing import render_map_png
 from fieldreport.digests.pdf import ResourceRefused, html_to_pdf
 from fieldreport.digests.picture import category_hex, png_data_uri, translated_labels
@@ -21,6 +22,7 @@ from fieldreport.sectors.kinds import SECTOR_KINDS
 
 TAXONOMY = tuple(CATEGORY_BY_CODE)
 WHITE = (255, 255, 255)
+GROUND = (LAND, SEA)  # the base layer's colours, under every sector and event
 
 
 def square(code: str, west: float, south: float, size: float, kind: str = "sector") -> MapSector:
@@ -78,7 +80,7 @@ def test_unverified_event_is_a_hollow_ring():
     image = decode(render_map_png([], events))
 
     projection = MapProjection.for_map([], events)
-    assert pixel_at(image, projection, 33.05, 44.03) == WHITE
+    assert pixel_at(image, projection, 33.05, 44.03) in GROUND  # the base layer shows through
     assert pixel_at(image, projection, 33.05, 44.03, dx=3) == CATEGORY_COLOURS["weapons_forces"]
 
 
@@ -122,8 +124,8 @@ def test_hole_in_a_sector_is_left_unfilled():
     image = decode(render_map_png(sectors, []))
 
     projection = MapProjection.for_map(sectors, [])
-    assert pixel_at(image, projection, 33.2, 44.2) == WHITE
-    assert pixel_at(image, projection, 33.05, 44.2) != WHITE
+    assert pixel_at(image, projection, 33.2, 44.2) in GROUND
+    assert pixel_at(image, projection, 33.05, 44.2) not in GROUND
 
 
 @pytest.mark.parametrize(
@@ -317,3 +319,16 @@ def test_the_pictures_words_are_the_callers_translation():
     assert labels["events"] == "«Events»" and labels["average"] == "«7-day avg»"
     assert set(labels) >= {*CATEGORY_COLOURS, "verified", "unverified", "urgent", "no_data"}
     assert render_map_png(SECTORS, [], labels=labels) != render_map_png(SECTORS, [])
+
+
+def test_the_base_layer_shows_land_sea_and_borders_with_no_internet():
+    # Two events far apart frame the Black Sea's north-west coast: Moldova to open sea.
+    events = [event(28.0, 46.5, "other"), event(34.0, 43.2, "other")]
+
+    image = decode(render_map_png([], events))
+
+    projection = MapProjection.for_map([], events)
+    assert pixel_at(image, projection, 31.5, 43.8) == SEA  # the Black Sea
+    assert pixel_at(image, projection, 33.0, 46.6) == LAND  # the steppe by Kherson
+    border = [pixel_at(image, projection, lon / 100, 45.6) for lon in range(2840, 2900)]
+    assert BORDER in border  # Ukraine and Moldova meet on the Danube delta's north side

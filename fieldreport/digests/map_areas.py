@@ -34,7 +34,7 @@ AREA_STYLES: dict[str, AreaStyle] = {
     "dmz": AreaStyle(1, (246, 246, 246), (110, 110, 110), 1, hatch=(178, 178, 178)),
     "crossing_point": AreaStyle(2, (255, 255, 255), INK, 2),
 }
-_SUPERSAMPLE = 2  # polygons are drawn at 2x and reduced: ImageDraw does not antialias
+SUPERSAMPLE = 2  # polygons are drawn at 2x and reduced: ImageDraw does not antialias
 HATCH_PERIOD = 7  # px at 1x
 
 
@@ -84,10 +84,18 @@ class ProjectedSector:
         return _label_point(largest)
 
 
-def draw_areas(size: tuple[int, int], sectors: Sequence[ProjectedSector]) -> Image.Image:
-    """Sector fills, hatching and outlines, antialiased by drawing at 2x and reducing."""
-    s = _SUPERSAMPLE
-    base = Image.new("RGB", (size[0] * s, size[1] * s), BACKGROUND)
+def draw_areas(
+    size: tuple[int, int],
+    sectors: Sequence[ProjectedSector],
+    base: Image.Image | None = None,
+) -> Image.Image:
+    """Sector fills, hatching and outlines, antialiased by drawing at 2x and reducing.
+
+    ``base`` is the background at ``SUPERSAMPLE`` times ``size`` (the map's base layer).
+    """
+    s = SUPERSAMPLE
+    if base is None:
+        base = Image.new("RGB", (size[0] * s, size[1] * s), BACKGROUND)
     draw = ImageDraw.Draw(base)
     for sector in sectors:
         style = AREA_STYLES[sector.kind]
@@ -126,9 +134,9 @@ def _fill_masked(base: Image.Image, rings: list[NDArray[np.float64]], style: Are
     box = (x0, y0, x1, y1)
     base.paste(style.fill, box, mask)
     if style.hatch is not None:
-        period = HATCH_PERIOD * _SUPERSAMPLE
+        period = HATCH_PERIOD * SUPERSAMPLE
         yy, xx = np.mgrid[y0:y1, x0:x1]
-        lines = ((xx + yy) % period) < _SUPERSAMPLE * 1.4
+        lines = ((xx + yy) % period) < SUPERSAMPLE * 1.4
         hatch = np.where(lines, np.asarray(mask), 0).astype(np.uint8)
         base.paste(style.hatch, box, Image.fromarray(hatch))
 

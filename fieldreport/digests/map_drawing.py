@@ -16,10 +16,12 @@ from PIL import ImageDraw
 
 from fieldreport.digests.map_areas import (
     AREA_STYLES,
+    SUPERSAMPLE,
     ProjectedSector,
     draw_areas,
     project_sectors,
 )
+from fieldreport.digests.map_base import draw_base
 from fieldreport.digests.map_legend import draw_legend
 from fieldreport.digests.map_markers import draw_events
 from fieldreport.digests.picture import (
@@ -71,7 +73,8 @@ def render_map_png(
     counts = np.bincount(columns.category, minlength=len(CATEGORIES))
     projected = project_sectors(sectors, polygons, projection)
 
-    image = draw_areas((width, height), projected)
+    base = draw_base((width, height), projection, SUPERSAMPLE)
+    image = draw_areas((width, height), projected, base)
     image = draw_events(image, projection, columns, counts, frame.map_box)
     draw = ImageDraw.Draw(image)
     _draw_labels(draw, projected, frame.map_box, (width, height))
@@ -82,6 +85,7 @@ def render_map_png(
     left, top, right, bottom = frame.map_box
     draw.rectangle((left, top, right - 1, bottom - 1), outline=FRAME, width=1)
     if frame.legend_box is not None:
+        draw.rectangle(frame.legend_box, fill=BACKGROUND)
         draw_legend(draw, frame.legend_box, counts, texts)
     return png_bytes(image)
 
@@ -107,7 +111,7 @@ def _draw_labels(
 
     A crossing point too small to see at the map's scale gets a diamond, labelled beside it.
     """
-    font = typeface(11)
+    font = typeface(14)
     taken = np.zeros((size[1], size[0]), dtype=np.bool_)
     left, top, right, bottom = clip
     # Crossing points first: they are small and few, and they matter most to a reader.
@@ -154,7 +158,7 @@ def _draw_scale_and_north(
     draw: ImageDraw.ImageDraw, projection: MapProjection, frame: Layout
 ) -> None:
     left, top, right, bottom = frame.map_box
-    font = typeface(10)
+    font = typeface(13)
     mid_lat = projection.latitude_at((top + bottom) / 2)
     m_per_px = projection.metres_per_pixel(mid_lat)
     distance = _nice_distance(m_per_px * (right - left) * 0.25)

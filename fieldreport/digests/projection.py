@@ -64,7 +64,7 @@ class Layout:
 
 def layout(width: int, height: int) -> Layout:
     # The legend gets its own panel so that it never hides an event; tiny maps go without.
-    legend_width = 0 if width < 420 or height < 260 else min(230, width // 4)
+    legend_width = 0 if width < 420 or height < 260 else min(290, width * 3 // 10)
     map_box = (0, 0, width - legend_width, height)
     margin = max(14, round(0.05 * min(map_box[2], height)))
     legend_box = (map_box[2], 0, width, height) if legend_width else None
