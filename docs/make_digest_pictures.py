@@ -196,6 +196,8 @@ def main() -> None:
                 "FIELDREPORT_TIME_ZONE": "Europe/Rome",
                 "FIELDREPORT_MISSION_NAME": "Ceasefire Monitoring Mission (demo)",
                 "SECRET_KEY": "demo-pictures",
+                # Pictures of the pages, not of the log-in: no second step for this throwaway.
+                "FIELDREPORT_TWO_FACTOR_ROLES": "",
             }
         )
         runtime = build_runtime(settings)
@@ -229,7 +231,9 @@ def main() -> None:
         finally:
             server.shutdown()
             runtime.db.dispose()
-    print(f"wrote {DOCS / 'digest-page.png'} and {DOCS / 'digest-pdf-page1.png'}")
+    print(
+        f"wrote digest-page.png, digest-pdf-page1.png, digest-archive.png and digest-phone-areas.png in {DOCS}"
+    )
 
 
 def screenshot(base: str) -> None:
@@ -248,6 +252,12 @@ def screenshot(base: str) -> None:
         page.screenshot(path=str(DOCS / "digest-page.png"), full_page=False)
         if len(sys.argv) > 1:  # a whole-page picture for checking the layout
             page.screenshot(path=sys.argv[1], full_page=True)
+        page.goto(f"{base}/digests")
+        page.screenshot(path=str(DOCS / "digest-archive.png"), full_page=False)
+        page.set_viewport_size({"width": 360, "height": 740})
+        page.goto(f"{base}/digests/{DAY.isoformat()}")
+        page.locator("text=By area, against the previous day").scroll_into_view_if_needed()
+        page.screenshot(path=str(DOCS / "digest-phone-areas.png"), full_page=False)
         browser.close()
 
 
