@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from fieldreport.accounts.service import create_user
 from fieldreport.db import utcnow
 from fieldreport.reports.schemas import validate_report
 from fieldreport.reports.service import submit_report
+from fieldreport.sectors.assignments import create_assignment
 from fieldreport.sectors.models import Sector
 from fieldreport.sectors.shapes import square_polygon
 
@@ -88,6 +89,24 @@ DEMO_REPORTS = (
 )
 
 
+# Who is on duty where: from yesterday for two weeks (so "today" holds in every time zone).
+DEMO_ASSIGNMENTS = (("observer1", "S-ARZ"), ("observer2", "S-MAD"))
+
+
+def _assign_for_two_weeks(session: Session, users: dict[str, User], today: date) -> None:
+    sectors = {s.code: s for s in session.scalars(select(Sector))}
+    for username, code in DEMO_ASSIGNMENTS:
+        create_assignment(
+            session,
+            observer_id=users[username].id,
+            sector_id=sectors[code].id,
+            starts_on=today - timedelta(days=1),
+            ends_on=today + timedelta(days=13),
+            assigned_by=None,
+            note="Demo assignment",
+        )
+
+
 def _password() -> str:
     return secrets.token_urlsafe(12)
 
@@ -116,6 +135,7 @@ def create_demo(session: Session, data_dir: Path, parties: tuple[str, ...]) -> l
         session.add(Sector(code=code, name=name, kind=kind, geometry=geometry))
     session.flush()
     now = utcnow()
+    _assign_for_two_weeks(session, users, now.date())
     for observer, category, sub, lat, lon, hours_ago, details, narrative in DEMO_REPORTS:
         values = {
             "client_id": str(uuid.uuid4()),
