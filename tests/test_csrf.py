@@ -48,6 +48,7 @@ KNOWN = {
     "digests.resend",
     "alerts.acknowledge",
     "alerts.address",
+    "review.reopen",
 }
 
 

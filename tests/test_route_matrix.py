@@ -108,7 +108,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/reports/new"): (302, 200, 403, 403, 403, 403),
     ("POST", "/reports/new"): (302, 422, 403, 403, 403, 403),
     ("GET", "/review"): (302, 403, 200, 200, 403, 200),
+    ("GET", "/review/<int:report_id>"): (302, 403, 200, 404, 403, 200),
     ("POST", "/review/<int:report_id>"): (302, 403, 400, 404, 403, 400),
+    # Only admins reopen a decision; an empty reason is refused with a message (a redirect).
+    ("POST", "/review/<int:report_id>/reopen"): (302, 403, 403, 403, 403, 302),
+    ("GET", "/review/reviewed"): (302, 403, 200, 200, 403, 200),
     ("GET", "/roster"): (302, 403, 200, 200, 403, 200),
     ("GET", "/sectors"): (302, 403, 200, 200, 403, 200),
     ("GET", "/sectors/<int:sector_id>/edit"): (302, 403, 200, 404, 403, 200),

@@ -13,8 +13,10 @@ Allowed transitions (anything else raises :class:`TransitionRefused`, a 409 on t
 * ``in_review`` → ``verified`` / ``disputed`` / ``rejected`` / ``needs_info``.
 * ``needs_info`` → ``in_review`` only when the observer answers (:func:`answer_question`);
   a coordinator cannot close a question without an answer.
-* ``verified``, ``disputed`` and ``rejected`` are final: they feed the digest, and a digest
-  already sent must stay true to the figures it was built from.
+* ``verified``, ``disputed`` and ``rejected`` are final for coordinators: they feed the digest,
+  and a digest already sent must stay true to the figures it was built from. Only an admin may
+  reopen one (:func:`reopen_decision`, back to ``in_review``), with a reason that stays in the
+  history and the audit log.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
-from fieldreport.accounts.roles import OBSERVER, coordinates, sees_observer_names
+from fieldreport.accounts.roles import ADMIN, OBSERVER, coordinates, sees_observer_names
+from fieldreport.accounts.service import audit
 from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import visible_reports
@@ -124,6 +127,41 @@ def answer_question(session: Session, report: Report, observer: User, answer: st
         from_status="needs_info",
         to_status="in_review",
         comment=text,
+    )
+    report.status = "in_review"
+    session.add(event)
+    session.flush()
+    return event
+
+
+FINAL = ("verified", "disputed", "rejected")
+
+
+def reopen_decision(
+    session: Session, report: Report, admin: User, reason: str | None
+) -> ReviewEvent:
+    """An admin takes a final decision back to ``in_review``; the reason is kept and audited."""
+    if admin.role != ADMIN:
+        raise ReviewInvalid("status", "only admins reopen a decision")
+    if report.status not in FINAL:
+        raise TransitionRefused(report.status, "in_review")
+    text = _clean(reason)
+    if not text:
+        raise ReviewInvalid("reason", "write why the decision is reopened")
+    event = ReviewEvent(
+        report_id=report.id,
+        actor_id=admin.id,
+        at=utcnow(),
+        kind="reopen",
+        from_status=report.status,
+        to_status="in_review",
+        comment=text,
+    )
+    audit(
+        session,
+        "review.reopened",
+        user=admin,
+        detail={"report": report.id, "from": report.status, "reason": text[:500]},
     )
     report.status = "in_review"
     session.add(event)
