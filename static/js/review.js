@@ -29,6 +29,7 @@ function initMap() {
   if (!element || !L) return;
   const point = [Number(element.dataset.lat), Number(element.dataset.lon)];
   const map = L.map(element, { zoomControl: true, attributionControl: false, maxZoom: 18 });
+  map.setView(point, 13); // layers are projected on adding: the map needs a view first
   if (element.dataset.tiles) L.tileLayer(element.dataset.tiles, { maxZoom: 18 }).addTo(map);
   let bounds = L.latLngBounds([point, point]);
   if (element.dataset.outline) {
