@@ -21,6 +21,7 @@ from fieldreport.accounts.service import audit
 from fieldreport.alerts.models import Alert, AlertAddress
 from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
+from fieldreport.reports.taxonomy import ALWAYS_URGENT
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.sectors.models import CoordinatorSector, Sector
 
@@ -31,12 +32,17 @@ class AlertInvalid(ValueError):
     """A request about alerts that cannot be honoured (an address that is not one)."""
 
 
+def alerts(report: Report) -> bool:
+    """Marked urgent by the observer, or of a kind that always is (casualties, a threat)."""
+    return report.urgent or (report.category, report.subcategory) in ALWAYS_URGENT
+
+
 def raise_alert(session: Session, report: Report) -> Alert | None:
     """The alert of an urgent report, written in the report's transaction (None: not urgent).
 
     Unique per report: a second call (a repeat submission) answers with the stored row.
     """
-    if not report.urgent:
+    if not alerts(report):
         return None
     existing = session.scalar(select(Alert).where(Alert.report_id == report.id))
     if existing is not None:
