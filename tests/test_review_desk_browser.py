@@ -148,3 +148,35 @@ def test_pictures_of_the_desk(laptop, live_server, tmp_path):
     page.screenshot(path=str(docs / "review-desk-report.png"))
     assert (docs / "review-desk.png").stat().st_size > 10_000
     assert page.locator(".desk-right").bounding_box()["x"] > 600  # two columns on a laptop
+
+
+def test_an_alert_raised_while_the_page_is_open_shows_within_a_poll_and_beeps(laptop, live_server):
+    page = laptop.new_page()
+    base, ids, runtime = live_server["url"], live_server["ids"], live_server["runtime"]
+    browser_login(page, base, "coord")
+    page.goto(f"{base}/review")
+    banner = page.locator("#alert-banner")
+    banner.wait_for(state="visible")
+    banner.locator("button").click()  # the first alert taken; a user gesture unlocks sound
+    page.wait_for_selector("#alert-banner .taken")
+    with runtime.db.session_scope() as session:
+        raise_alert(session, session.get_one(Report, ids[2]))  # "damage to homes" is not urgent
+        report = session.get_one(Report, ids[3])
+        report.urgent = True
+        raise_alert(session, report)
+    banner.locator("button").wait_for(state="visible", timeout=30_000)  # the next poll (20 s)
+    assert "Heavy weapons in a restricted area" in banner.inner_text()
+    assert page.locator("#alert-banner").get_attribute("data-beeps") == "1"
+
+
+def test_the_report_page_is_one_column_on_a_phone(phone_context, live_server, tmp_path):
+    page = phone_context.new_page()
+    base, ids = live_server["url"], live_server["ids"]
+    browser_login(page, base, "coord")
+    page.goto(f"{base}/review/{ids[1]}")
+    page.wait_for_selector("#mini-map .leaflet-interactive")
+    left = page.locator(".desk-left").bounding_box()
+    right = page.locator(".desk-right").bounding_box()
+    assert right["y"] >= left["y"] + left["height"] and right["x"] == left["x"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scroll
+    page.screenshot(path=str(tmp_path / "review-desk-phone.png"), full_page=True)

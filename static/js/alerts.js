@@ -12,8 +12,9 @@ function unlockSound() {
   if (Context) audio = new Context();
 }
 
-function beep() {
-  if (!audio || audio.state !== "running") return;
+function beep(banner) {
+  if (!audio) return; // no gesture yet: the browser would refuse the sound; the banner shows
+  if (audio.state === "suspended") audio.resume();
   const tone = audio.createOscillator();
   const gain = audio.createGain();
   tone.frequency.value = 880;
@@ -22,6 +23,7 @@ function beep() {
   tone.connect(gain).connect(audio.destination);
   tone.start();
   tone.stop(audio.currentTime + 0.4);
+  banner.dataset.beeps = String(Number(banner.dataset.beeps || 0) + 1);
 }
 
 function item(banner, alert, taken) {
@@ -76,7 +78,7 @@ async function poll(banner) {
   const fresh = data.alerts.some((a) => seen && !seen.has(`open-${a.id}`));
   render(banner, data);
   seen = new Set([...(seen || []), ...data.alerts.map((a) => `open-${a.id}`)]);
-  if (fresh) beep();
+  if (fresh) beep(banner);
   banner.dataset.polled = String(Number(banner.dataset.polled || 0) + 1);
 }
 
