@@ -107,9 +107,17 @@ class AlertView:
 
 
 def alerts_for(
-    session: Session, user: User, *, open_only: bool = False, limit: int = 50
+    session: Session,
+    user: User,
+    *,
+    taken: bool | None = None,
+    alert_id: int | None = None,
+    limit: int = 50,
 ) -> list[AlertView]:
-    """The alerts ``user`` is responsible for, newest first, in one query."""
+    """The alerts ``user`` is responsible for, newest first, in one query.
+
+    ``taken``: only the acknowledged ones (True) or only the open ones (False).
+    """
     condition = responsible_for(session, user)
     if condition is None:
         return []
@@ -123,8 +131,12 @@ def alerts_for(
         .order_by(Alert.raised_at.desc(), Alert.id.desc())
         .limit(limit)
     )
-    if open_only:
-        query = query.where(Alert.acknowledged_at.is_(None))
+    if taken is not None:
+        query = query.where(
+            Alert.acknowledged_at.is_not(None) if taken else Alert.acknowledged_at.is_(None)
+        )
+    if alert_id is not None:
+        query = query.where(Alert.id == alert_id)
     return [
         AlertView(
             a.id,
@@ -161,7 +173,8 @@ def acknowledge(session: Session, user: User, alert_id: int) -> AlertView | None
     if taken:
         audit(session, "alert.acknowledged", user=user, detail={"alert": alert_id})
     session.expire_all()
-    return next((v for v in alerts_for(session, user, limit=500) if v.id == alert_id), None)
+    found = alerts_for(session, user, alert_id=alert_id)
+    return found[0] if found else None
 
 
 def due_for_escalation(session: Session, minutes: float, now: datetime) -> list[int]:

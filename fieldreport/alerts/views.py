@@ -54,12 +54,11 @@ def index() -> Any:
 @roles_required(*COORDINATION)
 def open_alerts() -> Any:
     """The alerts still open (the banner), and those acknowledged lately (who took them)."""
-    views = service.alerts_for(request_session(), current_user, limit=20)
+    db = request_session()
+    waiting = service.alerts_for(db, current_user, taken=False, limit=20)
+    taken = service.alerts_for(db, current_user, taken=True, limit=5)
     response = jsonify(
-        {
-            "alerts": [_as_json(v) for v in views if v.acknowledged_at is None],
-            "taken": [_as_json(v) for v in views if v.acknowledged_at][:5],
-        }
+        {"alerts": [_as_json(v) for v in waiting], "taken": [_as_json(v) for v in taken]}
     )
     response.headers["Cache-Control"] = "no-store"
     return response
