@@ -117,39 +117,35 @@ class Counts:
     total: int = 0
 
 
-def _grouped(session: Session, base: Select[tuple[Report]], column: Any) -> dict[Any, int]:
-    ids = base.with_only_columns(Report.id).subquery()
-    query = (
-        select(column, func.count())
-        .select_from(Report)
-        .where(Report.id.in_(select(ids.c.id)))
-        .group_by(column)
-    )
-    return {value: number for value, number in session.execute(query)}
+def _passes(filters: Filters, facet: str, value: str) -> bool:
+    chosen = getattr(filters, facet)
+    if facet == "status" and not chosen:
+        return value in QUEUE_STATUSES
+    return not chosen or value == chosen
 
 
 def counts(session: Session, reviewer: User, filters: Filters) -> Counts:
-    """The figures beside each filter: one GROUP BY per facet."""
-    base = _base(session, reviewer)
-    found = Counts()
-    by_status = _grouped(
-        session,
-        base.where(*_conditions(filters, "status"), Report.status.in_(DESK_STATUSES)),
-        Report.status,
-    )
-    found.status = {s: by_status.get(s, 0) for s in DESK_STATUSES}
-    found.category = _grouped(
-        session, base.where(*_conditions(filters, "category")), Report.category
-    )
-    urgency = _grouped(session, base.where(*_conditions(filters, "urgency")), Report.urgent)
-    found.urgency = {"urgent": urgency.get(True, 0), "routine": urgency.get(False, 0)}
-    sectors = _grouped(session, base.where(*_conditions(filters, "sector")), Report.sector_id)
-    found.sector = {("outside" if k is None else str(k)): v for k, v in sectors.items()}
-    found.total = (
-        found.category.get(filters.category, 0)
-        if filters.category
-        else sum(found.category.values())
-    )
+    """The figures beside each filter, from one GROUP BY over the four facets.
+
+    Each facet's figures apply the other facets' filters (what choosing that value would show).
+    """
+    columns = (Report.status, Report.category, Report.urgent, Report.sector_id)
+    query = _base(session, reviewer).where(Report.status.in_(DESK_STATUSES))
+    query = query.with_only_columns(*columns, func.count(), maintain_column_froms=True)
+    found = Counts(status=dict.fromkeys(DESK_STATUSES, 0), urgency={"urgent": 0, "routine": 0})
+    for status, category, urgent, sector_id, number in session.execute(query.group_by(*columns)):
+        values = {
+            "status": status,
+            "category": category,
+            "urgency": "urgent" if urgent else "routine",
+            "sector": "outside" if sector_id is None else str(sector_id),
+        }
+        passes = {facet: _passes(filters, facet, values[facet]) for facet in FACETS}
+        for facet in FACETS:
+            if all(passes[other] for other in FACETS if other != facet):
+                figures = getattr(found, facet)
+                figures[values[facet]] = figures.get(values[facet], 0) + number
+        found.total += number if all(passes.values()) else 0
     return found
 
 

@@ -1,5 +1,5 @@
 """Spot-report alerts: one per urgent report (mail, acknowledgement, escalation), and where each
-coordinator or admin wants alerts mailed.
+coordinator or admin wants alerts mailed; the review desk's two indexes on reports.
 
 Revision ID: 0010_alerts
 Revises: 0004
@@ -63,8 +63,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_alert_addresses")),
     )
 
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_reports_review_queue", ["status", "urgent", "occurred_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_reports_review_counts", ["status", "category", "urgent", "sector_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_reports_review_counts")
+        batch_op.drop_index("ix_reports_review_queue")
     op.drop_table("alert_addresses")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alerts_raised_at"))
