@@ -137,20 +137,23 @@ def alerts_for(
         )
     if alert_id is not None:
         query = query.where(Alert.id == alert_id)
-    return [
-        AlertView(
-            a.id,
-            a.report_id,
-            cat,
-            sub,
-            code,
-            a.raised_at,
-            name,
-            a.acknowledged_at,
-            a.escalated_at is not None,
-        )
-        for a, cat, sub, code, name in session.execute(query)
-    ]
+    return [_view(*row) for row in session.execute(query)]
+
+
+def _view(
+    alert: Alert, category: str, subcategory: str, code: str | None, name: str | None
+) -> AlertView:
+    return AlertView(
+        alert.id,
+        alert.report_id,
+        category,
+        subcategory,
+        code,
+        alert.raised_at,
+        name,
+        alert.acknowledged_at,
+        alert.escalated_at is not None,
+    )
 
 
 def acknowledge(session: Session, user: User, alert_id: int) -> AlertView | None:
