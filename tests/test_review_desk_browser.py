@@ -148,6 +148,9 @@ def test_pictures_of_the_desk(laptop, live_server, tmp_path):
     page.screenshot(path=str(docs / "review-desk-report.png"))
     assert (docs / "review-desk.png").stat().st_size > 10_000
     assert page.locator(".desk-right").bounding_box()["x"] > 600  # two columns on a laptop
+    page.goto(f"{base}/alerts")
+    page.screenshot(path=str(docs / "alerts.png"))
+    assert page.locator("#alert-list li.open").count() == 1
 
 
 def test_an_alert_raised_while_the_page_is_open_shows_within_a_poll_and_beeps(laptop, live_server):
