@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
@@ -32,7 +32,6 @@ from fieldreport.accounts.roles import ADMIN, OBSERVER, coordinates, sees_observ
 from fieldreport.accounts.service import audit
 from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
-from fieldreport.reports.service import visible_reports
 from fieldreport.review.models import ReviewEvent
 
 DECISIONS = ("verified", "disputed", "rejected", "needs_info")
@@ -210,28 +209,3 @@ def open_question(session: Session, report: Report) -> ReviewEvent | None:
         .order_by(ReviewEvent.at.desc(), ReviewEvent.id.desc())
         .limit(1)
     )
-
-
-def queue_query(
-    session: Session, reviewer: User, scope: str | None = None
-) -> Select[tuple[Report]]:
-    """Reports waiting for review that ``reviewer`` may see: urgent first, then newest.
-
-    A coordinator limited to some sectors sees only those (``visible_reports``); one without
-    limits also sees reports outside every sector. ``scope`` narrows to one sector id or
-    ``"outside"``.
-    """
-    query = visible_reports(session, reviewer).where(Report.status.in_(QUEUE_STATUSES))
-    if scope == "outside":
-        query = query.where(Report.sector_id.is_(None))
-    elif scope and scope.isdigit():
-        query = query.where(Report.sector_id == int(scope))
-    return query.order_by(None).order_by(
-        Report.urgent.desc(), Report.received_at.desc(), Report.id.desc()
-    )
-
-
-def review_queue(
-    session: Session, reviewer: User, scope: str | None = None, limit: int = 200
-) -> list[Report]:
-    return list(session.scalars(queue_query(session, reviewer, scope).limit(limit)))
