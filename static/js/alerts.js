@@ -57,7 +57,13 @@ async function take(banner, alert) {
   if (response.ok) await poll(banner);
 }
 
+let shown = "";
+
 function render(banner, data) {
+  // role="alert" reads changes aloud: redraw only when something changed, not every poll.
+  const signature = JSON.stringify([data.alerts, data.taken.map((a) => a.id)]);
+  if (signature === shown) return;
+  shown = signature;
   const list = banner.querySelector(".alert-items");
   list.replaceChildren(
     ...data.alerts.map((a) => item(banner, a, false)),
