@@ -71,6 +71,10 @@ class Settings:
     # Roles that must log in with a second factor (a code from an authenticator app); other
     # roles may choose to. Empty: nobody must.
     two_factor_roles: tuple[str, ...] = ("coordinator", "commission", "admin")
+    # Spot-report alerts: minutes an alert may stay unacknowledged before the admins are told,
+    # and seconds between sweeps (escalations, and mail whose enqueue Redis lost).
+    alert_escalate_minutes: float = 15.0
+    alert_sweep_s: float = 30.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -239,6 +243,13 @@ def _security(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+def _alerts(env: Mapping[str, str]) -> dict[str, object]:
+    return {
+        "alert_escalate_minutes": _float(env, "FIELDREPORT_ALERT_ESCALATE_MINUTES", 15.0),
+        "alert_sweep_s": _float(env, "FIELDREPORT_ALERT_SWEEP_S", 30.0),
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Build the settings from ``env`` (default: the process environment).
 
@@ -259,6 +270,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         **_limits(env),
         **_jobs(env),
         **_security(env),
+        **_alerts(env),
     }
     values.update(overrides)
     if values["proxy_hops"] < 0:  # type: ignore[operator]  (an override, tests)

@@ -1,6 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from fieldreport.accounts.models import AuditLog, User
+from fieldreport.alerts.models import Alert, AlertAddress
 from fieldreport.digests.models import Digest, DigestSend
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report, ReportVersion
@@ -8,6 +9,8 @@ from fieldreport.review.models import ReviewEvent
 from fieldreport.sectors.models import Assignment, CoordinatorSector, Sector
 
 __all__ = [
+    "Alert",
+    "AlertAddress",
     "Assignment",
     "AuditLog",
     "CoordinatorSector",

@@ -169,6 +169,16 @@ def add_report(
     return report
 
 
+def add_alert(session: Session, report: Report) -> Any:
+    """The alert row of ``report`` (as if it had arrived urgent), in its sector."""
+    from fieldreport.alerts.models import Alert
+
+    alert = Alert(report_id=report.id, sector_id=report.sector_id, raised_at=utcnow())
+    session.add(alert)
+    session.flush()
+    return alert
+
+
 def square(lon: float, lat: float, half: float = 0.05) -> dict[str, Any]:
     """A GeoJSON square polygon centred on (lon, lat)."""
     return square_polygon(lon, lat, half)

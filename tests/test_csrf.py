@@ -18,7 +18,7 @@ from fieldreport.db import Base
 from fieldreport.sectors import assignments
 from fieldreport.sectors import service as sectors
 from fieldreport.sectors.models import Sector
-from tests.helpers import CSRF_REFUSED, WEST, collection, file_report, report_body
+from tests.helpers import CSRF_REFUSED, WEST, add_alert, collection, file_report, report_body
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # Routes this file must find in the URL map; if one goes missing the enumeration is broken.
@@ -46,6 +46,9 @@ KNOWN = {
     "assignments.delete",
     "digests.rebuild",
     "digests.resend",
+    "alerts.acknowledge",
+    "alerts.address",
+    "review.reopen",
 }
 
 
@@ -71,6 +74,7 @@ def stored(runtime, users) -> dict[str, Any]:
             "assignment_id": assignment.id,
             "user_id": users.observer2.id,
             "day": "2026-11-24",
+            "alert_id": add_alert(session, report).id,
         }
 
 

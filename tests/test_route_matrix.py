@@ -28,6 +28,7 @@ from tests.helpers import (
     EAST,
     PASSWORD,
     WEST,
+    add_alert,
     add_photo_row,
     api_token,
     collection,
@@ -68,6 +69,12 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/reports/<client_id>/review"): (401, 403, 422, 404, 403, 422),
     ("GET", "/api/v1/sectors"): (401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/sectors"): (401, 403, 422, 403, 403, 422),
+    ("GET", "/alerts"): (302, 403, 200, 200, 403, 200),
+    # The alert is in E, which no coordinator is limited to: the unlimited coordinator's; the
+    # admins' only once escalated.
+    ("POST", "/alerts/<int:alert_id>/acknowledge"): (302, 403, 302, 404, 403, 404),
+    ("POST", "/alerts/address"): (302, 403, 302, 302, 403, 302),
+    ("GET", "/alerts/open.json"): (302, 403, 200, 200, 403, 200),
     ("GET", "/assignments"): (302, 403, 200, 200, 403, 200),
     ("POST", "/assignments"): (302, 403, 422, 422, 403, 422),
     ("POST", "/assignments/<int:assignment_id>/delete"): (302, 403, 302, 404, 403, 302),
@@ -102,7 +109,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/reports/new"): (302, 200, 403, 403, 403, 403),
     ("POST", "/reports/new"): (302, 422, 403, 403, 403, 403),
     ("GET", "/review"): (302, 403, 200, 200, 403, 200),
+    ("GET", "/review/<int:report_id>"): (302, 403, 200, 404, 403, 200),
     ("POST", "/review/<int:report_id>"): (302, 403, 400, 404, 403, 400),
+    # Only admins reopen a decision; an empty reason is refused with a message (a redirect).
+    ("POST", "/review/<int:report_id>/reopen"): (302, 403, 403, 403, 403, 302),
+    ("GET", "/review/reviewed"): (302, 403, 200, 200, 403, 200),
     ("GET", "/roster"): (302, 403, 200, 200, 403, 200),
     ("GET", "/sectors"): (302, 403, 200, 200, 403, 200),
     ("GET", "/sectors/<int:sector_id>/edit"): (302, 403, 200, 404, 403, 200),
@@ -146,6 +157,7 @@ def world(runtime, users) -> dict[str, Any]:
             "assignment_id": assignment.id,
             "user_id": users.observer2.id,
             "day": report.occurred_at.astimezone(runtime.settings.zone).date().isoformat(),
+            "alert_id": add_alert(session, report).id,
         }
     values["photo_id"] = add_photo_row(runtime, values["report_id"], b"not decoded here")
     tasks.request_build(runtime.queue, date.fromisoformat(values["day"]))

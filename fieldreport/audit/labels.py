@@ -37,6 +37,10 @@ ACTION_LABELS: dict[str, str] = {
     "digest_failed": N_("Digest build failed"),
     "digest_sent": N_("Digest sent"),
     "digest_send_failed": N_("Digest could not be sent"),
+    "alert.acknowledged": N_("Urgent report alert acknowledged"),
+    "alert.escalated": N_("Urgent report alert passed to the admins"),
+    "alert.address": N_("Alert email address changed"),
+    "review.reopened": N_("Review decision reopened"),
 }
 UNKNOWN_ACTION = N_("Other event")
 

@@ -33,6 +33,10 @@ class Report(Base):
     __table_args__ = (
         Index("ix_reports_occurred_at_status", "occurred_at", "status"),
         Index("ix_reports_observer_received", "observer_id", "received_at"),
+        # The review desk (review/desk.py): the queue's order within a status, read in index
+        # order page after page; the counts beside its filters, read from the index alone.
+        Index("ix_reports_review_queue", "status", "urgent", "occurred_at", "id"),
+        Index("ix_reports_review_counts", "status", "category", "urgent", "sector_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from fieldreport.accounts.models import User
 from fieldreport.accounts.roles import COMMISSION, COORDINATOR, OBSERVER
 from fieldreport.accounts.service import audit
+from fieldreport.alerts.tasks import alert_after_commit
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
 from fieldreport.jobs import JobQueue
@@ -193,6 +194,8 @@ def submit_report_with_photos(
     outcome = submit_report(session, observer, data)
     stored = [store_photo(session, storage, outcome.report, observer, c).photo for c in checked]
     enqueue_pending(session, queue, stored)
+    if outcome.created:
+        alert_after_commit(session, queue, outcome.report)
     return outcome
 
 

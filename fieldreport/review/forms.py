@@ -28,3 +28,10 @@ class ReviewForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("Your answer"), validators=[DataRequired(), Length(max=MAX_COMMENT)])
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why reopen this decision (kept in the history)"),
+        validators=[DataRequired(), Length(max=MAX_COMMENT)],
+    )

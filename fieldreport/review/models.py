@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.db import Base, UTCDateTime, utcnow
 
-EVENT_KINDS = ("status", "question", "answer", "edit")
+EVENT_KINDS = ("status", "question", "answer", "edit", "reopen")
 
 
 class ReviewEvent(Base):

@@ -13,8 +13,10 @@ Allowed transitions (anything else raises :class:`TransitionRefused`, a 409 on t
 * ``in_review`` → ``verified`` / ``disputed`` / ``rejected`` / ``needs_info``.
 * ``needs_info`` → ``in_review`` only when the observer answers (:func:`answer_question`);
   a coordinator cannot close a question without an answer.
-* ``verified``, ``disputed`` and ``rejected`` are final: they feed the digest, and a digest
-  already sent must stay true to the figures it was built from.
+* ``verified``, ``disputed`` and ``rejected`` are final for coordinators: they feed the digest,
+  and a digest already sent must stay true to the figures it was built from. Only an admin may
+  reopen one (:func:`reopen_decision`, back to ``in_review``), with a reason that stays in the
+  history and the audit log.
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
-from fieldreport.accounts.roles import OBSERVER, coordinates, sees_observer_names
+from fieldreport.accounts.roles import ADMIN, OBSERVER, coordinates, sees_observer_names
+from fieldreport.accounts.service import audit
 from fieldreport.db import utcnow
 from fieldreport.reports.models import Report
-from fieldreport.reports.service import visible_reports
 from fieldreport.review.models import ReviewEvent
 
 DECISIONS = ("verified", "disputed", "rejected", "needs_info")
@@ -131,6 +133,41 @@ def answer_question(session: Session, report: Report, observer: User, answer: st
     return event
 
 
+FINAL = ("verified", "disputed", "rejected")
+
+
+def reopen_decision(
+    session: Session, report: Report, admin: User, reason: str | None
+) -> ReviewEvent:
+    """An admin takes a final decision back to ``in_review``; the reason is kept and audited."""
+    if admin.role != ADMIN:
+        raise ReviewInvalid("status", "only admins reopen a decision")
+    if report.status not in FINAL:
+        raise TransitionRefused(report.status, "in_review")
+    text = _clean(reason)
+    if not text:
+        raise ReviewInvalid("reason", "write why the decision is reopened")
+    event = ReviewEvent(
+        report_id=report.id,
+        actor_id=admin.id,
+        at=utcnow(),
+        kind="reopen",
+        from_status=report.status,
+        to_status="in_review",
+        comment=text,
+    )
+    audit(
+        session,
+        "review.reopened",
+        user=admin,
+        detail={"report": report.id, "from": report.status, "reason": text[:500]},
+    )
+    report.status = "in_review"
+    session.add(event)
+    session.flush()
+    return event
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
@@ -172,28 +209,3 @@ def open_question(session: Session, report: Report) -> ReviewEvent | None:
         .order_by(ReviewEvent.at.desc(), ReviewEvent.id.desc())
         .limit(1)
     )
-
-
-def queue_query(
-    session: Session, reviewer: User, scope: str | None = None
-) -> Select[tuple[Report]]:
-    """Reports waiting for review that ``reviewer`` may see: urgent first, then newest.
-
-    A coordinator limited to some sectors sees only those (``visible_reports``); one without
-    limits also sees reports outside every sector. ``scope`` narrows to one sector id or
-    ``"outside"``.
-    """
-    query = visible_reports(session, reviewer).where(Report.status.in_(QUEUE_STATUSES))
-    if scope == "outside":
-        query = query.where(Report.sector_id.is_(None))
-    elif scope and scope.isdigit():
-        query = query.where(Report.sector_id == int(scope))
-    return query.order_by(None).order_by(
-        Report.urgent.desc(), Report.received_at.desc(), Report.id.desc()
-    )
-
-
-def review_queue(
-    session: Session, reviewer: User, scope: str | None = None, limit: int = 200
-) -> list[Report]:
-    return list(session.scalars(queue_query(session, reviewer, scope).limit(limit)))

@@ -82,6 +82,7 @@ def _select_timezone() -> str | None:
 def _register_blueprints(app: Flask) -> None:
     from fieldreport.accounts.admin_views import bp as admin_bp
     from fieldreport.accounts.views import bp as accounts_bp
+    from fieldreport.alerts.views import bp as alerts_bp
     from fieldreport.api.digests import bp as api_digests_bp
     from fieldreport.api.meta import bp as api_bp
     from fieldreport.api.reports import bp as api_reports_bp
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
         review_bp,
         digests_bp,
         audit_bp,
+        alerts_bp,
         api_bp,
         api_reports_bp,
         api_sectors_bp,
