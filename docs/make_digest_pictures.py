@@ -232,7 +232,8 @@ def main() -> None:
             server.shutdown()
             runtime.db.dispose()
     print(
-        f"wrote digest-page.png, digest-pdf-page1.png, digest-archive.png and digest-phone-areas.png in {DOCS}"
+        "wrote digest-page.png, digest-pdf-page1.png, digest-archive.png and "
+        f"digest-phone-areas.png in {DOCS}"
     )
 
 
