@@ -19,6 +19,7 @@ from fieldreport.reports.forms import (
     blank_values,
     detail_fields_by_category,
     detail_input_name,
+    form_rules,
     form_to_values,
 )
 from fieldreport.reports.schemas import ReportInvalid
@@ -51,6 +52,7 @@ def _render_form(values: dict[str, Any], errors: dict[str, list[str]], status: i
             basis_codes=BASIS_CODES,
             confidence_codes=CONFIDENCE_CODES,
             accuracy_warning_m=settings.accuracy_warning_m,
+            rules=form_rules(settings.parties),
         ),
         status,
     )
