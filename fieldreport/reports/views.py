@@ -62,7 +62,10 @@ def _render_form(values: dict[str, Any], errors: dict[str, list[str]], status: i
 @roles_required(OBSERVER)
 def home() -> Any:
     recent = service.list_reports(request_session(), current_user, limit=5)
-    return render_template("reports/home.html", recent=recent)
+    # The coordinators' open questions come first on the home page, with their answer boxes.
+    mine = service.list_reports(request_session(), current_user, limit=100)
+    asked = [report for report in mine if report.status == "needs_info"]
+    return render_template("reports/home.html", recent=recent, asked=asked)
 
 
 @bp.get("/reports/new")
