@@ -146,7 +146,11 @@ def test_the_live_fix_names_its_sector_and_a_typed_position_far_away_is_question
     phone.check("input[name=basis][value=seen]")
     phone.fill("textarea[name=narrative]", "Checkpoint closed.")
     phone.click("#report-form button[type=submit]")
-    expect(phone.locator("#err-latitude")).to_contain_text("km from the phone’s GPS fix")
+    far = phone.locator("#err-typed_position")
+    expect(far).to_contain_text("7934 km from the phone’s GPS fix")
+    expect(phone.locator("input[name=longitude]")).to_have_attribute(
+        "aria-describedby", "err-typed_position"
+    )
     assert count(server.runtime, Report) == 0
     phone.click("#report-form button[type=submit]")  # the observer insists: sent as typed
     phone.wait_for_url(re.compile(r"/reports/\d+$"))

@@ -58,12 +58,22 @@ function svg(tag, attributes) {
   return node;
 }
 
+function bounds(point) {
+  const mine = sectors.filter((f) => assigned().includes(f.properties?.code));
+  const shown = [sectorAt(point.latitude, point.longitude), ...mine].filter((f) => f?.geometry);
+  const xs = [point.longitude]; const ys = [point.latitude];
+  for (const f of shown) for (const [x, y] of polygons(f.geometry).flat(2)) { xs.push(x); ys.push(y); }
+  const pad = Math.max(0.005, (point.accuracy_m || 0) / 111000);
+  return [Math.min(...xs) - pad, Math.min(...ys) - pad, Math.max(...xs) + pad, Math.max(...ys) + pad];
+}
+
 function draw(point) {
   if (!point) { mapBox.hidden = true; return; }
   const k = Math.cos((point.latitude * Math.PI) / 180);
-  const half = Math.max(0.01, ((point.accuracy_m || 0) * 4) / 111000);
-  const [x0, y0] = [point.longitude * k - half * 1.6, -point.latitude - half];
-  const view = `${x0} ${y0} ${half * 3.2} ${half * 2}`;
+  const [w, s, e, n] = bounds(point);
+  const half = Math.max((e - w) * k / 2.6, (n - s) / 2);
+  const [cx, cy] = [((w + e) / 2) * k, -(s + n) / 2];
+  const view = `${cx - half * 2.6} ${cy - half} ${half * 5.2} ${half * 2}`;
   const map = svg("svg", { viewBox: view, role: "img", "aria-label": mapBox.dataset.label || "map", preserveAspectRatio: "xMidYMid slice" });
   const stroke = half / 60;
   for (const feature of sectors) {
@@ -100,11 +110,10 @@ function describe() {
   if (point && sectors.length) {
     const sector = sectorAt(point.latitude, point.longitude);
     const code = sector?.properties?.code;
-    if (code) parts.push(words("inside", { code }));
-    if (assigned().length && !assigned().includes(code)) {
-      parts.push(sector ? words("outside", { codes: assigned().join(", ") }) : words("nosector"));
-      warn = true;
-    }
+    const away = assigned().length > 0 && !assigned().includes(code);
+    if (code || !away) parts.push(code ? words("inside", { code }) : words("nosector"));
+    if (away) parts.push(words("outside", { codes: assigned().join(", ") }));
+    warn ||= !code || (assigned().length > 0 && !assigned().includes(code));
   }
   if (parts.length) status.textContent = parts.join(" · ");
   status.className = warn ? "warning" : "meta";

@@ -226,15 +226,14 @@ export function markProblems(errors) {
 
 /** True when the report may be queued; otherwise the reasons are shown beside the fields. */
 export function ready(body) {
-  if (rules && markProblems(check(body, rules))) return false;
+  const errors = rules ? check(body, rules) : {};
   const far = farWarning();
-  if (far && far !== farShown) {
-    farShown = far;
-    markProblems({ latitude: far });
-    problems.hidden = true;
-    return false;
-  }
-  return true;
+  const warnOnly = far && far !== farShown && !Object.keys(errors).length;
+  if (far && far !== farShown) errors.typed_position = far;
+  farShown = far;
+  if (!markProblems(errors)) return true;
+  if (warnOnly) problems.hidden = true;
+  return false;
 }
 
 /** Put a body (reportBody's shape) back into the form, e.g. a refused entry from the outbox. */
