@@ -81,6 +81,11 @@ function draw(point) {
     const d = polygons(feature.geometry).flat().map((ring) => `M${ring.map(([x, y]) => `${x * k} ${-y}`).join("L")}Z`).join("");
     const mine = assigned().includes(feature.properties?.code);
     map.append(svg("path", { d, class: mine ? "mine" : "sector", "stroke-width": stroke * (mine ? 2 : 1) }));
+    const ring = polygons(feature.geometry)[0][0];
+    const at = ring.reduce(([x, y], [px, py]) => [x + px / ring.length, y + py / ring.length], [0, 0]);
+    const label = svg("text", { x: at[0] * k, y: -at[1], "font-size": half / 4, "text-anchor": "middle" });
+    label.textContent = feature.properties?.code || "";
+    map.append(label);
   }
   const r = Math.max(stroke * 3, (point.accuracy_m || 0) / 111000);
   map.append(svg("circle", { cx: point.longitude * k, cy: -point.latitude, r, class: "accuracy", "stroke-width": stroke }));
