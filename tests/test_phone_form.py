@@ -174,3 +174,60 @@ def test_the_sector_map_works_offline_from_the_cached_lines(
         expect(phone.locator("#fix-map svg path")).to_have_count(2)
     finally:
         phone.context.set_offline(False)
+
+
+def test_the_fix_improves_while_the_observer_waits(
+    server: LiveServer, phone_context: BrowserContext
+) -> None:
+    phone_context.grant_permissions(["geolocation"], origin=server.url)
+    phone_context.set_geolocation({**FIX, "accuracy": 800})
+    page = phone_context.new_page()
+    browser_login(page, server.url, "obs1")
+    page.goto(server.url + "/reports/new")
+    status = page.locator("#locate-status")
+    expect(status).to_contain_text("Not accurate yet: ± 800 m")
+    expect(status).to_have_class("warning")
+    phone_context.set_geolocation({**FIX, "latitude": FIX["latitude"] + 0.001, "accuracy": 6})
+    expect(status).to_contain_text("Good enough: ± 6 m")
+    expect(status).to_have_class("meta")
+    assert page.input_value("input[name=accuracy_m]") == "6"
+    assert page.input_value("input[name=latitude]") == f"{FIX['latitude'] + 0.001:.6f}"
+    phone_context.set_geolocation({**FIX, "accuracy": 300})  # a worse reading is not taken
+    page.wait_for_timeout(1500)
+    assert page.input_value("input[name=accuracy_m]") == "6"
+
+
+def test_a_refused_body_can_be_put_back_into_the_form_with_its_errors(
+    server: LiveServer, phone: Page
+) -> None:
+    """The hand-over for the outbox: restore() refills every field and ties the server's errors
+    to them; reportBody() then reads back the same report."""
+    phone.goto(server.url + "/reports/new")
+    body = {
+        "client_id": "7c3f0c56-2f8a-4a57-9b7e-2f3f3a1d5b10",
+        "category": "freedom_of_movement",
+        "subcategory": "denied_access",
+        "occurred_at": "2026-12-02T15:05:00+01:00",
+        "latitude": "43.4675",
+        "longitude": "11.8835",
+        "accuracy_m": "9",
+        "position_source": "gps",
+        "basis": "seen",
+        "attribution_party": "Party B",
+        "attribution_confidence": "likely",
+        "narrative": "Turned back at the bridge.",
+        "urgent": False,
+        "details": {"duration_min": "a dozen", "effect": "patrol_rerouted"},
+    }
+    errors = {"details.duration_min": "Enter a whole number."}
+    phone.evaluate(
+        "([b, e]) => document.getElementById('report-form').reportForm.restore(b, e)",
+        [body, errors],
+    )
+    duration = phone.locator("input[name=d-freedom_of_movement-duration_min]")
+    expect(duration).to_have_attribute("aria-invalid", "true")
+    expect(phone.locator("#err-details-duration_min")).to_have_text("Enter a whole number.")
+    assert phone.is_checked("input[name=d-freedom_of_movement-effect][value=patrol_rerouted]")
+    back = phone.evaluate("() => document.getElementById('report-form').reportForm.reportBody()")
+    assert back == {**body, "occurred_at": back["occurred_at"]}
+    assert back["occurred_at"].startswith("2026-12-02T15:05:00")

@@ -188,24 +188,37 @@ const formStatus = document.getElementById("form-status");
 const original = document.getElementById("send-original");
 let prepared = Promise.resolve([]);
 
-function choosePhotos() {
+function preview(items) {
   previews.replaceChildren();
-  const files = [...$("photos").files];
-  for (const file of files) {
+  for (const { blob, name } of items) {
     const img = document.createElement("img");
-    img.alt = file.name;
-    img.src = URL.createObjectURL(file);
+    img.alt = name || "";
+    img.src = URL.createObjectURL(blob);
     img.onload = () => URL.revokeObjectURL(img.src);
     previews.append(img);
   }
+}
+
+function photosReady(photos) {
+  prepared = Promise.resolve(photos);
+  form.dataset.photosReady = String(photos.length);
+  form.dataset.photoSha256 = photos.map((p) => p.sha256).join(" ");
+}
+
+/** Photos already prepared (preparePhoto's shape), e.g. those of a refused entry reopened. */
+export function usePhotos(photos) {
+  preview(photos);
+  photosReady(photos);
+}
+
+function choosePhotos() {
+  const files = [...$("photos").files];
+  preview(files.map((file) => ({ blob: file, name: file.name })));
   // The phone's position when the photos were chosen (the browser does not say where they were taken).
   const capture = lastFix() ? { ...lastFix() } : null;
   prepared = Promise.all(files.map((file) => preparePhoto(file, original?.checked, capture)));
   form.dataset.photosReady = "";
-  prepared.then((photos) => {
-    form.dataset.photosReady = String(photos.length);
-    form.dataset.photoSha256 = photos.map((p) => p.sha256).join(" ");
-  });
+  prepared.then(photosReady);
 }
 
 // ---- checks before queueing: the server's rules, then a typed position far from the fix --------
@@ -309,3 +322,6 @@ if ("indexedDB" in window) {
   form.noValidate = true;
   form.addEventListener("submit", submit);
 }
+// For the outbox and drafts (outbox.js owns them): fill the form, show problems, read it back.
+form.reportForm = { reportBody, restore, markProblems, usePhotos };
+form.dispatchEvent(new CustomEvent("report-form:ready", { detail: form.reportForm }));
