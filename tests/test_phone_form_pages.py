@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from fieldreport.reports.models import Report
+from fieldreport.reports.taxonomy import CATEGORIES, CHOICE_LABELS
 from fieldreport.review.service import review_report
 from tests.helpers import csrf_from, file_report
 
@@ -87,3 +88,15 @@ def test_a_question_waits_at_the_top_of_home_with_its_answer_box(
     assert f'<textarea id="answer-{report_id}" name="answer"' in main
     other = client_for("obs2").get("/home").get_data(as_text=True)
     assert question not in other
+
+
+def test_every_choice_has_words_and_every_field_name_one_rule_per_category() -> None:
+    """A new choice without a label would reach the observer as a code; a field name reused in
+    one category with other limits would be checked on the phone with the wrong ones."""
+    for category in CATEGORIES:
+        seen: dict[str, Any] = {}
+        for sub in category.subcategories:
+            for spec in category.fields_for(sub.code):
+                assert seen.setdefault(spec.name, spec) == spec, (category.code, spec.name)
+                for choice in spec.choices:
+                    assert choice in CHOICE_LABELS, (category.code, spec.name, choice)

@@ -139,7 +139,6 @@ def form_rules(parties: list[str] | tuple[str, ...]) -> dict[str, Any]:
         "parties": [*parties, "unknown"],
         "narrative_max": schemas.MAX_NARRATIVE_CHARS,
         "narrative_required": ["other"],
-        "max_safe_integer": schemas.MAX_SAFE_INTEGER,
         "categories": detail_rules(),
         "messages": _messages(),
     }
