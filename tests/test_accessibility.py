@@ -125,6 +125,12 @@ def _states(page: Page, server: LiveServer) -> dict[str, Any]:
     page.click("#report-form button[type=submit]")
     expect(page.locator("#form-problems")).to_be_visible()
     _check(page, "form with errors", results)
+    page.evaluate("() => document.getElementById('report-form').submit()")  # as without JS
+    expect(page.locator("main > p.error-text[role=alert]")).to_be_visible()
+    expect(page.locator("input[name=d-ceasefire_violation-count]")).to_have_attribute(
+        "aria-describedby", "err-details-count"
+    )
+    _check(page, "form refused by the server", results)
     page.goto(server.url + "/outbox")
     _check(page, "outbox empty", results)
     _outbox_with_a_waiting_report(page, server)
