@@ -231,3 +231,22 @@ def test_a_refused_body_can_be_put_back_into_the_form_with_its_errors(
     back = phone.evaluate("() => document.getElementById('report-form').reportForm.reportBody()")
     assert back == {**body, "occurred_at": back["occurred_at"]}
     assert back["occurred_at"].startswith("2026-12-02T15:05:00")
+
+
+def test_a_chosen_photo_can_be_removed_before_sending(
+    server: LiveServer, phone: Page, corpus: Path
+) -> None:
+    phone.goto(server.url + "/reports/new")
+    photos = [
+        str(corpus / "accept" / "gps_DSCN0010.jpg"),
+        str(corpus / "accept" / "gps_DSCN0012.jpg"),
+    ]
+    phone.set_input_files("input[name=photos]", photos)
+    phone.wait_for_selector("#report-form[data-photos-ready='2']", state="attached")
+    remove = phone.locator("#previews button")
+    expect(remove).to_have_count(2)
+    assert remove.first.bounding_box()["height"] >= 44
+    remove.first.click()
+    phone.wait_for_selector("#report-form[data-photos-ready='1']", state="attached")
+    expect(phone.locator("#previews img")).to_have_count(1)
+    assert phone.evaluate("() => document.querySelector('input[name=photos]').files.length") == 1

@@ -188,15 +188,24 @@ const formStatus = document.getElementById("form-status");
 const original = document.getElementById("send-original");
 let prepared = Promise.resolve([]);
 
-function preview(items) {
+// Each preview has a remove button; removing re-prepares what is left.
+function preview(items, remove) {
   previews.replaceChildren();
-  for (const { blob, name } of items) {
+  items.forEach(({ blob, name }, index) => {
+    const box = document.createElement("figure");
     const img = document.createElement("img");
     img.alt = name || "";
     img.src = URL.createObjectURL(blob);
     img.onload = () => URL.revokeObjectURL(img.src);
-    previews.append(img);
-  }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = previews.dataset.remove || "Remove";
+    button.setAttribute("aria-label", `${button.textContent}: ${name || index + 1}`);
+    button.addEventListener("click", () => remove(index));
+    box.append(img, button);
+    previews.append(box);
+  });
 }
 
 function photosReady(photos) {
@@ -207,13 +216,18 @@ function photosReady(photos) {
 
 /** Photos already prepared (preparePhoto's shape), e.g. those of a refused entry reopened. */
 export function usePhotos(photos) {
-  preview(photos);
+  preview(photos, (index) => usePhotos(photos.filter((_, i) => i !== index)));
   photosReady(photos);
 }
 
 function choosePhotos() {
   const files = [...$("photos").files];
-  preview(files.map((file) => ({ blob: file, name: file.name })));
+  preview(files.map((file) => ({ blob: file, name: file.name })), (index) => {
+    const kept = new DataTransfer();
+    files.forEach((file, i) => { if (i !== index) kept.items.add(file); });
+    $("photos").files = kept.files;
+    choosePhotos();
+  });
   // The phone's position when the photos were chosen (the browser does not say where they were taken).
   const capture = lastFix() ? { ...lastFix() } : null;
   prepared = Promise.all(files.map((file) => preparePhoto(file, original?.checked, capture)));
