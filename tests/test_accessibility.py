@@ -20,6 +20,7 @@ from tests.helpers import browser_login, file_report, fill_report_form, make_set
 from tests.live_server import LiveServer, live_server
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+PHOTO = Path(__file__).parent / "corpus" / "photos" / "accept" / "gps_DSCN0010.jpg"
 QUESTION = "Which direction did the fire come from?"
 HEADER_MAX_PX = 120
 TARGET_MIN_PX = 44
@@ -122,9 +123,11 @@ def _states(page: Page, server: LiveServer) -> dict[str, Any]:
     page.check("input[name=category][value=ceasefire_violation]")
     page.check("input[name=subcategory][value=small_arms_fire]")
     page.fill("input[name=d-ceasefire_violation-count]", "a dozen")
+    page.set_input_files("input[name=photos]", str(PHOTO))
+    page.wait_for_selector("#previews button")
     page.click("#report-form button[type=submit]")
     expect(page.locator("#form-problems")).to_be_visible()
-    _check(page, "form with errors", results)
+    _check(page, "form with errors and a photo", results)
     page.evaluate("() => document.getElementById('report-form').submit()")  # as without JS
     expect(page.locator("main > p.error-text[role=alert]")).to_be_visible()
     expect(page.locator("input[name=d-ceasefire_violation-count]")).to_have_attribute(
