@@ -299,9 +299,9 @@ def browser_login(page: Any, base_url: str | None, username: str, password: str 
 
 def fill_report_form(page: Any, narrative: str) -> None:
     """Fill in a valid small-arms report on the phone's form (Playwright), without sending it."""
-    page.select_option("select[name=category]", "ceasefire_violation")
-    page.select_option("select[name=subcategory]", "small_arms_fire")
-    page.select_option("select[name=basis]", "seen")
+    page.check("input[name=category][value=ceasefire_violation]")
+    page.check("input[name=subcategory][value=small_arms_fire]")
+    page.check("input[name=basis][value=seen]")
     page.fill("input[name=latitude]", "43.4675")
     page.fill("input[name=longitude]", "11.8851")
     page.fill("input[name=d-ceasefire_violation-count]", "3")

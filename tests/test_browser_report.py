@@ -33,11 +33,11 @@ def test_observer_files_a_report_with_a_photo_on_a_phone(server, phone_context, 
     assert page.evaluate("window.innerWidth") == 360
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the form is wider than the phone"
-    page.select_option("select[name=category]", "ceasefire_violation")
-    page.select_option("select[name=subcategory]", "explosion")
+    page.check("input[name=category][value=ceasefire_violation]")
+    page.check("input[name=subcategory][value=explosion]")
     page.wait_for_function("document.querySelector('input[name=latitude]').value !== ''")
     assert page.input_value("input[name=position_source]") == "gps"
-    page.select_option("select[name=basis]", "heard")
+    page.check("input[name=basis][value=heard]")
     page.fill("textarea[name=narrative]", "Two explosions west of the checkpoint.")
     photo = corpus / "accept" / "gps_DSCN0010.jpg"
     page.set_input_files("input[name=photos]", str(photo))

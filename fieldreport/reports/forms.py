@@ -12,9 +12,18 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from fieldreport.reports.taxonomy import CATEGORIES, CATEGORY_BY_CODE
+from fieldreport.reports import schemas
+from fieldreport.reports.taxonomy import (
+    BASIS_CODES,
+    CATEGORIES,
+    CATEGORY_BY_CODE,
+    CONFIDENCE_CODES,
+    TAXONOMY_VERSION,
+    detail_rules,
+)
 
 MAX_OFFSET_MINUTES = 14 * 60
 
@@ -90,4 +99,46 @@ def blank_values(zone: ZoneInfo, now: datetime) -> dict[str, str]:
         "client_id": str(uuid.uuid4()),
         "occurred_local": now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         "position_source": "manual",
+    }
+
+
+# The ranges validate_report applies (schemas._position); tests/test_phone_form_rules.py feeds
+# the same inputs to both and fails when the phone and the server disagree.
+POSITION_RULES = {
+    "latitude": {"kind": "float", "required": True, "min": -90, "max": 90},
+    "longitude": {"kind": "float", "required": True, "min": -180, "max": 180},
+    "accuracy_m": {"kind": "float", "required": False, "min": 0, "max": schemas.MAX_ACCURACY_M},
+}
+
+
+def _messages() -> dict[str, str]:
+    """What the phone says, in the observer's language; {min} and {max} are filled in there."""
+    return {
+        "required": _("Fill this in."),
+        "number": _("Type a number, such as 43.4675."),
+        "whole": _("Type a whole number, such as 3."),
+        "min": _("Too small: the lowest is {min}."),
+        "max": _("Too large: the highest is {max}."),
+        "range": _("Must be between {min} and {max}."),
+        "choice": _("Choose one of the buttons."),
+        "long": _("Too long: at most {max} characters."),
+        "sub": _("Choose the kind of event."),
+        "confidence": _("Say how sure you are of the attribution."),
+        "narrative": _("Describe what happened."),
+        "bad_text": _("Contains characters that cannot be stored."),
+    }
+
+
+def form_rules(parties: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The server's checks as data for static/js/field-rules.js, embedded in the form page."""
+    return {
+        "version": TAXONOMY_VERSION,
+        "position": POSITION_RULES,
+        "basis": list(BASIS_CODES),
+        "confidence": list(CONFIDENCE_CODES),
+        "parties": [*parties, "unknown"],
+        "narrative_max": schemas.MAX_NARRATIVE_CHARS,
+        "narrative_required": ["other"],
+        "categories": detail_rules(),
+        "messages": _messages(),
     }

@@ -26,6 +26,8 @@ SHELL_ASSETS = (
     "js/idb.js",
     "js/outbox.js",
     "js/report-form.js",
+    "js/field-rules.js",
+    "js/position.js",
     "manifest.webmanifest",
     "icons/icon.svg",
     "icons/icon-192.png",

@@ -31,6 +31,36 @@ CONFIDENCE_LABELS = {
     "undetermined": N_("Undetermined"),
 }
 COMPASS_POINTS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+# The words for the codes of the detail fields' choices (the codes stay stable for the API).
+CHOICE_LABELS = {
+    "small_arms": N_("Small arms"),
+    "machine_gun": N_("Machine gun"),
+    "mortar": N_("Mortar"),
+    "artillery": N_("Artillery"),
+    "tank": N_("Tank"),
+    "rocket": N_("Rocket"),
+    "drone": N_("Drone"),
+    "unknown": N_("Unknown"),
+    "N": N_("N"),
+    "NE": N_("NE"),
+    "E": N_("E"),
+    "SE": N_("SE"),
+    "S": N_("S"),
+    "SW": N_("SW"),
+    "W": N_("W"),
+    "NW": N_("NW"),
+    "incoming": N_("Incoming"),
+    "outgoing": N_("Outgoing"),
+    "not_assessable": N_("Cannot tell"),
+    "inside_restricted_area": N_("Inside a restricted area"),
+    "across_line": N_("Across the line"),
+    "inside_dmz": N_("Inside the demilitarized zone"),
+    "near_line": N_("Near the line"),
+    "patrol_cancelled": N_("Patrol cancelled"),
+    "patrol_rerouted": N_("Patrol rerouted"),
+    "patrol_delayed": N_("Patrol delayed"),
+    "no_effect": N_("No effect"),
+}
 
 
 @dataclass(frozen=True)
@@ -323,6 +353,59 @@ def detail_label(category_code: str, subcategory_code: str, name: str) -> str:
     category = CATEGORY_BY_CODE.get(category_code)
     fields = {f.name: f for f in category.fields_for(subcategory_code)} if category else {}
     return fields[name].label if name in fields else name
+
+
+def choice_label(code: str) -> str:
+    """The English message id for a detail field's choice (the code itself when unknown)."""
+    return CHOICE_LABELS.get(code, code)
+
+
+def ordered_details(
+    category_code: str, subcategory_code: str, details: Mapping[str, Any]
+) -> list[tuple[DetailField | None, Any]]:
+    """A report's detail values in the form's order, each with its field (None when unknown).
+
+    Pages show details as the observer filled them in, not in alphabetical order of codes.
+    """
+    category = CATEGORY_BY_CODE.get(category_code)
+    fields = category.fields_for(subcategory_code) if category else ()
+    known = [(spec, details[spec.name]) for spec in fields if spec.name in details]
+    names = {spec.name for spec in fields}
+    return known + [(None, value) for name, value in details.items() if name not in names]
+
+
+def _field_rule(spec: DetailField) -> dict[str, Any]:
+    rule: dict[str, Any] = {"kind": spec.kind}
+    if spec.required:
+        rule["required"] = True
+    if spec.kind in ("int", "float"):
+        bounds = {"min": spec.minimum, "max": spec.maximum}
+        rule.update({key: value for key, value in bounds.items() if value is not None})
+    elif spec.kind == "choice":
+        rule["choices"] = list(spec.choices)
+    elif spec.kind == "text":
+        rule["max_length"] = spec.max_length
+    return rule
+
+
+def detail_rules() -> dict[str, Any]:
+    """Every category's detail fields as plain data, for the phone to check what the server checks.
+
+    ``subs`` maps each subcategory to the names of its fields (in form order); ``fields`` holds
+    each name's rule once. The phone runs these through static/js/field-rules.js; a test compares
+    its verdicts with :func:`clean_details` on many inputs, so the two cannot drift.
+    """
+    rules: dict[str, Any] = {}
+    for category in CATEGORIES:
+        fields: dict[str, Any] = {}
+        subs: dict[str, list[str]] = {}
+        for sub in category.subcategories:
+            specs = category.fields_for(sub.code)
+            subs[sub.code] = [spec.name for spec in specs]
+            for spec in specs:
+                fields.setdefault(spec.name, _field_rule(spec))
+        rules[category.code] = {"subs": subs, "fields": fields}
+    return rules
 
 
 def clean_details(

@@ -19,6 +19,7 @@ from fieldreport.reports.forms import (
     blank_values,
     detail_fields_by_category,
     detail_input_name,
+    form_rules,
     form_to_values,
 )
 from fieldreport.reports.schemas import ReportInvalid
@@ -51,6 +52,7 @@ def _render_form(values: dict[str, Any], errors: dict[str, list[str]], status: i
             basis_codes=BASIS_CODES,
             confidence_codes=CONFIDENCE_CODES,
             accuracy_warning_m=settings.accuracy_warning_m,
+            rules=form_rules(settings.parties),
         ),
         status,
     )
@@ -60,7 +62,10 @@ def _render_form(values: dict[str, Any], errors: dict[str, list[str]], status: i
 @roles_required(OBSERVER)
 def home() -> Any:
     recent = service.list_reports(request_session(), current_user, limit=5)
-    return render_template("reports/home.html", recent=recent)
+    # The coordinators' open questions come first on the home page, with their answer boxes.
+    mine = service.list_reports(request_session(), current_user, limit=100)
+    asked = [report for report in mine if report.status == "needs_info"]
+    return render_template("reports/home.html", recent=recent, asked=asked)
 
 
 @bp.get("/reports/new")

@@ -8,7 +8,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 
 from fieldreport.accounts.roles import ROLE_LABELS
 from fieldreport.digests.views import digest_failures
@@ -47,6 +47,29 @@ def confidence_label(code: str | None) -> str:
     return gettext(labels[code]) if code in labels else code or ""
 
 
+def choice_label(code: str) -> str:
+    """A detail field's choice in the reader's words ("Small arms", not ``small_arms``)."""
+    return gettext(taxonomy.choice_label(code))
+
+
+def report_details(report: Any) -> list[tuple[str, str]]:
+    """A report's details as (label, value) in the reader's words, in the form's order."""
+    rows = []
+    for spec, value in taxonomy.ordered_details(
+        report.category, report.subcategory, report.details
+    ):
+        if spec is None:
+            continue
+        if spec.kind == "choice":
+            shown = choice_label(str(value))
+        elif spec.kind == "bool":
+            shown = gettext("Yes") if value else gettext("No")
+        else:
+            shown = format_decimal(value) if spec.kind in ("int", "float") else str(value)
+        rows.append((gettext(spec.label), shown))
+    return rows
+
+
 def role_label(code: str) -> str:
     return gettext(ROLE_LABELS[code]) if code in ROLE_LABELS else code
 
@@ -72,6 +95,8 @@ def register_template_helpers(app: Flask) -> None:
         review_panel=review_panel,
         todays_assignments=todays_assignments,
         role_label=role_label,
+        choice_label=choice_label,
+        report_details=report_details,
         language_label=language_label,
     )
 

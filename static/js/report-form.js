@@ -3,6 +3,8 @@
 // the outbox: stored on the phone first, then sent at once; the page moves to the report when
 // the server confirmed it, and otherwise says it waits in the outbox.
 import { add, auto, sentId, sha256, uuid } from "./outbox.js";
+import { check, pageRules, showErrors } from "./field-rules.js";
+import { farWarning, lastFix, start as startPosition } from "./position.js";
 
 const MAX_EDGE = 2048;
 const QUALITY = 0.85;
@@ -28,48 +30,47 @@ const setOffset = () => {
 // A page served from the cache carries the time and client_id of the day it was cached.
 function fresh() {
   $("client_id").value = uuid();
-  if (!form.querySelector(".error-text")) $("occurred_local").value = localNow();
+  if (!form.querySelector("[id^=err-]")) $("occurred_local").value = localNow();
   setOffset();
 }
 
 // ---- category fields ------------------------------------------------------------------------
-const applies = (label, sub) => !sub || !label.dataset.subs || label.dataset.subs.split(" ").includes(sub);
+const picked = (name) => form.elements.namedItem(name)?.value ?? "";
+const applies = (box, sub) => !sub || !box.dataset.subs || box.dataset.subs.split(" ").includes(sub);
 function showCategory() {
-  const category = $("category").value;
-  const sub = $("subcategory").value;
+  const category = picked("category");
+  for (const group of form.querySelectorAll("#kind .picks")) {
+    const own = group.dataset.category === category;
+    group.hidden = Boolean(category) && !own;
+    const radios = group.querySelectorAll("input");
+    for (const radio of radios) if (!own && radio.checked) radio.checked = false;
+    if (own && radios.length === 1) radios[0].checked = true;
+  }
+  document.getElementById("kind").hidden = !category;
+  const sub = picked("subcategory");
   for (const set of form.querySelectorAll("fieldset.details")) {
-    set.hidden = set.dataset.category !== category;
-    for (const label of set.querySelectorAll("label")) label.hidden = !applies(label, sub);
-  }
-  for (const group of $("subcategory").querySelectorAll("optgroup")) {
-    group.hidden = Boolean(category) && group.dataset.category !== category;
+    set.hidden = set.dataset.category !== category || !sub;
+    for (const box of set.querySelectorAll("[data-field]")) box.hidden = !applies(box, sub);
   }
 }
 
-// ---- position -----------------------------------------------------------------------------
-const warnAbove = Number(form.dataset.accuracyWarning || 100);
-const status = document.getElementById("locate-status");
-const locate = document.getElementById("locate");
-let lastFix = null;
-
-function fill(position) {
-  const { latitude, longitude, accuracy } = position.coords;
-  lastFix = { latitude, longitude, accuracy_m: Math.round(accuracy), at: new Date(position.timestamp).toISOString() };
-  $("latitude").value = latitude.toFixed(6);
-  $("longitude").value = longitude.toFixed(6);
-  $("accuracy_m").value = Math.round(accuracy);
-  $("position_source").value = "gps";
-  const poor = accuracy > warnAbove;
-  say(status, poor ? "poor" : "found", ` (± ${Math.round(accuracy)} m)`);
-  status.className = poor ? "warning" : "meta";
+// ---- the usual choices, remembered on this phone for this observer --------------------------
+const USUAL = ["category", "subcategory", "basis"];
+const usualKey = () => `fieldreport.usual.${document.body.dataset.user || ""}`;
+function rememberUsual(body) {
+  try { localStorage.setItem(usualKey(), JSON.stringify(Object.fromEntries(USUAL.map((n) => [n, body[n]])))); } catch { /* private mode */ }
 }
-function ask() {
-  say(status, "finding");
-  status.className = "meta";
-  navigator.geolocation.getCurrentPosition(fill, (error) => {
-    say(status, "none", ` (${error.message})`);
-    status.className = "warning";
-  }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+function applyUsual() {
+  let usual = null;
+  try { usual = JSON.parse(localStorage.getItem(usualKey()) || "null"); } catch { usual = null; }
+  if (!usual || picked("category") || form.querySelector("[id^=err-]")) return;
+  for (const name of USUAL) {
+    const scope = name === "subcategory" ? `#kind .picks[data-category="${CSS.escape(usual.category || "")}"] ` : "";
+    const radio = form.querySelector(`${scope}input[name="${name}"][value="${CSS.escape(usual[name] || "")}"]`);
+    if (radio) radio.checked = true;
+    if (name === "category") showCategory();
+  }
+  showCategory();
 }
 
 // ---- photos ---------------------------------------------------------------------------------
@@ -157,11 +158,11 @@ export function reportBody() {
   const category = value("category");
   const subcategory = value("subcategory");
   const details = {};
-  const set = form.querySelector(`fieldset.details[data-category="${category}"]`);
-  for (const label of set ? set.querySelectorAll("label") : []) {
-    const input = label.querySelector("input,select");
-    const name = input.name.slice(`d-${category}-`.length);
-    if (applies(label, subcategory) && input.value.trim()) details[name] = input.value.trim();
+  const set = form.querySelector(`fieldset.details[data-category="${CSS.escape(category)}"]`);
+  for (const box of set ? set.querySelectorAll("[data-field]") : []) {
+    const name = box.dataset.field.slice("details.".length);
+    const raw = (form.elements.namedItem(`d-${category}-${name}`)?.value ?? "").trim();
+    if (applies(box, subcategory) && raw) details[name] = raw;
   }
   return {
     client_id: value("client_id"),
@@ -187,34 +188,112 @@ const formStatus = document.getElementById("form-status");
 const original = document.getElementById("send-original");
 let prepared = Promise.resolve([]);
 
-function choosePhotos() {
+// Each preview has a remove button; removing re-prepares what is left.
+function preview(items, remove) {
   previews.replaceChildren();
-  const files = [...$("photos").files];
-  for (const file of files) {
+  items.forEach(({ blob, name }, index) => {
+    const box = document.createElement("figure");
     const img = document.createElement("img");
-    img.alt = file.name;
-    img.src = URL.createObjectURL(file);
+    img.alt = name || "";
+    img.src = URL.createObjectURL(blob);
     img.onload = () => URL.revokeObjectURL(img.src);
-    previews.append(img);
-  }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = previews.dataset.remove || "Remove";
+    button.setAttribute("aria-label", `${button.textContent}: ${name || index + 1}`);
+    button.addEventListener("click", () => remove(index));
+    box.append(img, button);
+    previews.append(box);
+  });
+}
+
+function photosReady(photos) {
+  prepared = Promise.resolve(photos);
+  form.dataset.photosReady = String(photos.length);
+  form.dataset.photoSha256 = photos.map((p) => p.sha256).join(" ");
+}
+
+/** Photos already prepared (preparePhoto's shape), e.g. those of a refused entry reopened. */
+export function usePhotos(photos) {
+  preview(photos, (index) => usePhotos(photos.filter((_, i) => i !== index)));
+  photosReady(photos);
+}
+
+function choosePhotos() {
+  const files = [...$("photos").files];
+  preview(files.map((file) => ({ blob: file, name: file.name })), (index) => {
+    const kept = new DataTransfer();
+    files.forEach((file, i) => { if (i !== index) kept.items.add(file); });
+    $("photos").files = kept.files;
+    choosePhotos();
+  });
   // The phone's position when the photos were chosen (the browser does not say where they were taken).
-  const capture = lastFix ? { ...lastFix } : null;
+  const capture = lastFix() ? { ...lastFix() } : null;
   prepared = Promise.all(files.map((file) => preparePhoto(file, original?.checked, capture)));
   form.dataset.photosReady = "";
-  prepared.then((photos) => {
-    form.dataset.photosReady = String(photos.length);
-    form.dataset.photoSha256 = photos.map((p) => p.sha256).join(" ");
-  });
+  prepared.then(photosReady);
+}
+
+// ---- checks before queueing: the server's rules, then a typed position far from the fix --------
+const rules = pageRules();
+const problems = document.getElementById("form-problems");
+let farShown = "";
+
+/** Show these problems (the server's field names) beside their fields; the outbox's refused
+ * entries use this too. Returns true when there were any. */
+export function markProblems(errors) {
+  const first = showErrors(form, errors, picked("category"));
+  const any = Object.keys(errors).length > 0;
+  problems.hidden = !any;
+  if (any) say(problems, "problems");
+  first?.focus();
+  return any;
+}
+
+/** True when the report may be queued; otherwise the reasons are shown beside the fields. */
+export function ready(body) {
+  const errors = rules ? check(body, rules) : {};
+  const far = farWarning();
+  const warnOnly = far && far !== farShown && !Object.keys(errors).length;
+  if (far && far !== farShown) errors.typed_position = far;
+  farShown = far;
+  if (!markProblems(errors)) return true;
+  if (warnOnly) problems.hidden = true;
+  return false;
+}
+
+/** Put a body (reportBody's shape) back into the form, e.g. a refused entry from the outbox. */
+export function restore(body, errors = {}) {
+  for (const name of ["client_id", "latitude", "longitude", "accuracy_m", "position_source", "narrative"]) {
+    if ($(name) && body[name] !== undefined && body[name] !== null) $(name).value = body[name];
+  }
+  for (const name of ["category", "basis", "attribution_party", "attribution_confidence"]) {
+    const radio = form.querySelector(`input[name="${name}"][value="${CSS.escape(body[name] || "")}"]`);
+    if (radio) radio.checked = true;
+  }
+  showCategory();
+  form.querySelector(`#kind .picks[data-category="${CSS.escape(body.category || "")}"] input[value="${CSS.escape(body.subcategory || "")}"]`)?.click();
+  for (const [name, value] of Object.entries(body.details || {})) {
+    const input = form.elements.namedItem(`d-${body.category}-${name}`);
+    if (input) input.value = value;
+  }
+  $("urgent").checked = Boolean(body.urgent);
+  if (body.occurred_at) $("occurred_local").value = String(body.occurred_at).slice(0, 16);
+  setOffset();
+  markProblems(errors);
 }
 
 async function submit(event) {
   event.preventDefault();
   const button = form.querySelector("button[type=submit]");
+  const body = reportBody();
+  if (!ready(body)) return;
   button.disabled = true;
   say(formStatus, "saving");
   try {
-    const body = reportBody();
     await add(body, await prepared, document.body.dataset.user || "");
+    rememberUsual(body);
     say(formStatus, "sending");
     const result = await auto();
     const id = result.sent[body.client_id] || await sentId(body.client_id).catch(() => null);
@@ -229,6 +308,7 @@ async function submit(event) {
     prepared = Promise.resolve([]);
     fresh();
     showCategory();
+    applyUsual();
     say(formStatus, result.login ? "login" : "saved");
     formStatus.className = "notice";
   } catch (error) {
@@ -241,20 +321,21 @@ async function submit(event) {
 
 fresh();
 showCategory();
+applyUsual();
 $("occurred_local").addEventListener("change", setOffset);
-$("category").addEventListener("change", showCategory);
-$("subcategory").addEventListener("change", showCategory);
-for (const name of ["latitude", "longitude"]) {
-  $(name).addEventListener("input", () => { $("position_source").value = "manual"; });
-}
-if ("geolocation" in navigator) {
-  locate.hidden = false;
-  locate.addEventListener("click", ask);
-  if (!$("latitude").value) ask();
-}
+form.addEventListener("change", (event) => {
+  if (["category", "subcategory"].includes(event.target.name)) showCategory();
+});
+startPosition(form);
 if (original) {
   original.closest("label").hidden = false;
   original.addEventListener("change", choosePhotos);
 }
 $("photos").addEventListener("change", choosePhotos);
-if ("indexedDB" in window) form.addEventListener("submit", submit);
+if ("indexedDB" in window) {
+  form.noValidate = true;
+  form.addEventListener("submit", submit);
+}
+// For the outbox and drafts (outbox.js owns them): fill the form, show problems, read it back.
+form.reportForm = { reportBody, restore, markProblems, usePhotos };
+form.dispatchEvent(new CustomEvent("report-form:ready", { detail: form.reportForm }));
