@@ -7,17 +7,20 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
-from fieldreport.accounts import service, two_factor
+from fieldreport.accounts import administration, service, two_factor
 from fieldreport.accounts.errors import AccountError, LoginThrottled
-from fieldreport.accounts.forms import LoginForm, LogoutForm, PasswordChangeForm
+from fieldreport.accounts.forms import LanguageForm, LoginForm, LogoutForm, PasswordChangeForm
 from fieldreport.accounts.two_factor_views import begin_pending
 from fieldreport.accounts.two_factor_views import bp as two_factor_bp
 from fieldreport.db import utcnow
 from fieldreport.web.context import client_address, runtime
+from fieldreport.web.languages import LOGIN_LANGUAGE, current_language, language_choices
 from fieldreport.web.sessions import client_info
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("accounts", __name__)
 # Nested: its endpoints are "accounts.two_factor.*" (registered with this blueprint).
@@ -39,7 +42,8 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    form = LoginForm()
+    form = LoginForm(language=current_language())
+    form.language.choices = language_choices()
     error = None
     status = 200
     if form.validate_on_submit():
@@ -58,6 +62,7 @@ def login() -> Any:
             error, status = _("Too many failed attempts. Wait 15 minutes, then try again."), 429
         else:
             if step is not None:
+                _keep_language(step.user, form.language.data)
                 return _after_password(step)
             error, status = _("Wrong username or password."), 401
     elif request.method == "POST":
@@ -65,11 +70,19 @@ def login() -> Any:
     return render_template("accounts/login.html", form=form, error=error), status
 
 
+def _keep_language(user: Any, language: str | None) -> None:
+    """The language picked on the log-in page becomes the user's (the password was right)."""
+    administration.choose_own_language(
+        request_session(), user, language or "", runtime().settings.languages
+    )
+
+
 def _after_password(step: two_factor.PasswordStep) -> Any:
     """Logged in now, or on to the second step (no session exists until it passes)."""
     target = _safe_next(request.args.get("next"))
     if step.next_step != two_factor.NEXT_SESSION:
         begin_pending(step.user, step.next_step, target)
+        session[LOGIN_LANGUAGE] = step.user.language  # the second step's pages speak it too
         endpoint = "code" if step.next_step == two_factor.NEXT_CODE else "enrol"
         return redirect(url_for(f"accounts.two_factor.{endpoint}"))
     session.clear()
@@ -105,12 +118,34 @@ def own_password() -> Any:
                 form.new_password.data,
             )
         except AccountError as refused:
-            error = _(str(refused))
+            error = words(refused)
         else:
             flash(_("Password changed. Sessions on other devices ended: %(n)d.", n=ended))
             return redirect(url_for("core.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/password.html", form=form, error=error), status
+
+
+@bp.route("/account/language", methods=["GET", "POST"])
+@login_required
+def own_language() -> Any:
+    """The user's own language: every page, message and the phone's scripts speak it."""
+    # A POST must name the language (no default stands in for a missing field).
+    form = (
+        LanguageForm() if request.method == "POST" else LanguageForm(language=current_user.language)
+    )
+    form.language.choices = language_choices()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        languages = runtime().settings.languages
+        if administration.choose_own_language(
+            request_session(), user, form.language.data, languages
+        ):
+            refresh()  # this response already speaks the new language
+        flash(_("Language saved."))
+        return redirect(url_for("accounts.own_language"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/language.html", form=form), status
 
 
 @bp.before_app_request

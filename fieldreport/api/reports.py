@@ -20,6 +20,7 @@ from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words, words_by_field
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
 _CLIENT_ID = path_parameter("client_id")
@@ -113,7 +114,7 @@ def create_report() -> Any:
             db, rt.storage, rt.queue, current_user, body, (), rt.settings
         )
     except ReportInvalid as invalid:
-        return jsonify({"errors": invalid.errors}), 422
+        return jsonify({"errors": words_by_field(invalid.errors)}), 422
     except service.ReportConflict as conflict:
         # Answered normally, so the conflict's audit row is committed (web/transaction.py).
         return jsonify({"error": "conflict", "message": str(conflict)}), 409
@@ -139,7 +140,7 @@ def add_photo(client_id: str) -> Any:
             photos.PhotoLimits.from_settings(rt.settings),
         )
     except photos.PhotoRejected as rejected:
-        body = {"error": "photo refused", "message": rejected.message}
+        body = {"error": "photo refused", "message": words(rejected)}
         return jsonify(body), refusal_status(rejected)
     return jsonify(photo_json(outcome.photo, current_user)), 201 if outcome.created else 200
 

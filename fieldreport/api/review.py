@@ -14,6 +14,7 @@ from fieldreport.review import service as review
 from fieldreport.web.auth import roles_required
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("api_review", __name__, url_prefix="/api/v1")
 _CLIENT_ID = path_parameter("client_id")
@@ -67,7 +68,7 @@ def review_report(client_id: str) -> Any:
     try:
         review.review_report(db, report, current_user, body["status"], comment)
     except review.TransitionRefused as refused:
-        return jsonify({"error": "conflict", "message": str(refused)}), 409
+        return jsonify({"error": "conflict", "message": words(refused)}), 409
     except review.ReviewInvalid as invalid:
-        return jsonify({"errors": {invalid.field: [invalid.message]}}), 422
+        return jsonify({"errors": {invalid.field: [words(invalid)]}}), 422
     return report_response(report, 200)

@@ -22,6 +22,7 @@ from fieldreport.sectors.service import all_sectors
 from fieldreport.web.auth import roles_required
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("review", __name__)
 
@@ -54,7 +55,7 @@ def decide(report_id: int) -> Any:
     try:
         service.review_report(db, report, current_user, form.status.data, form.comment.data)
     except (service.TransitionRefused, service.ReviewInvalid) as error:
-        flash(_("Not changed: %(reason)s.", reason=str(error)))
+        flash(_("Not changed: %(reason)s.", reason=words(error)))
         return redirect(url_for("reports.detail", report_id=report_id))
     flash(_("Review saved."))
     return redirect(url_for("review.queue"))
@@ -72,7 +73,7 @@ def answer(report_id: int) -> Any:
     try:
         service.answer_question(db, report, current_user, form.answer.data)
     except (service.TransitionRefused, service.ReviewInvalid) as error:
-        flash(_("Not sent: %(reason)s.", reason=str(error)))
+        flash(_("Not sent: %(reason)s.", reason=words(error)))
         return redirect(url_for("reports.detail", report_id=report_id))
     flash(_("Answer sent to the coordinators."))
     return redirect(url_for("reports.detail", report_id=report_id))
