@@ -64,17 +64,17 @@ def translate(text: str, gettext: Any) -> str:
     return gettext(str(text)) if text else text
 
 
-def catalogues() -> list[Path]:
+def catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
     """Every language's ``.po`` file."""
-    return sorted(TRANSLATIONS.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
-def compile_catalogues() -> int:
+def compile_catalogues(directory: Path = TRANSLATIONS) -> int:
     """Compile each ``.po`` whose ``.mo`` is missing or older (``.mo`` files are not kept in
     git: a clean clone compiles them when the app or the worker starts). Returns how many were
     written; a read-only install with fresh ``.mo`` files writes nothing."""
     written = 0
-    for po in catalogues():
+    for po in catalogues(directory):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue

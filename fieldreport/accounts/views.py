@@ -17,7 +17,7 @@ from fieldreport.accounts.two_factor_views import begin_pending
 from fieldreport.accounts.two_factor_views import bp as two_factor_bp
 from fieldreport.db import utcnow
 from fieldreport.web.context import client_address, runtime
-from fieldreport.web.languages import LOGIN_LANGUAGE, current_language, language_choices
+from fieldreport.web.languages import current_language, language_choices, remember_language
 from fieldreport.web.sessions import client_info
 from fieldreport.web.transaction import request_session
 from fieldreport.web.words import words
@@ -62,19 +62,21 @@ def login() -> Any:
             error, status = _("Too many failed attempts. Wait 15 minutes, then try again."), 429
         else:
             if step is not None:
-                _keep_language(step.user, form.language.data)
-                return _after_password(step)
+                language = _keep_language(step.user, form.language.data)
+                return remember_language(_after_password(step), language)
             error, status = _("Wrong username or password."), 401
     elif request.method == "POST":
         status = 400
     return render_template("accounts/login.html", form=form, error=error), status
 
 
-def _keep_language(user: Any, language: str | None) -> None:
-    """The language picked on the log-in page becomes the user's (the password was right)."""
+def _keep_language(user: Any, language: str | None) -> str:
+    """The language of the log-in page's list (the phone's, this device's last, or the one
+    picked) becomes the user's: the pages after log-in speak what the log-in page spoke."""
     administration.choose_own_language(
         request_session(), user, language or "", runtime().settings.languages
     )
+    return str(user.language)
 
 
 def _after_password(step: two_factor.PasswordStep) -> Any:
@@ -82,7 +84,6 @@ def _after_password(step: two_factor.PasswordStep) -> Any:
     target = _safe_next(request.args.get("next"))
     if step.next_step != two_factor.NEXT_SESSION:
         begin_pending(step.user, step.next_step, target)
-        session[LOGIN_LANGUAGE] = step.user.language  # the second step's pages speak it too
         endpoint = "code" if step.next_step == two_factor.NEXT_CODE else "enrol"
         return redirect(url_for(f"accounts.two_factor.{endpoint}"))
     session.clear()
@@ -138,12 +139,10 @@ def own_language() -> Any:
     if form.validate_on_submit():
         user = current_user._get_current_object()
         languages = runtime().settings.languages
-        if administration.choose_own_language(
-            request_session(), user, form.language.data, languages
-        ):
-            refresh()  # this response already speaks the new language
+        administration.choose_own_language(request_session(), user, form.language.data, languages)
+        refresh()  # the message below is in the new language already
         flash(_("Language saved."))
-        return redirect(url_for("accounts.own_language"))
+        return remember_language(redirect(url_for("accounts.own_language")), user.language)
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/language.html", form=form), status
 

@@ -125,7 +125,7 @@ def _drawn_feature(
     try:
         (feature,) = parse_sector_collection(document, limits)
     except SectorImportError as error:
-        raise SectorError("geometry", N_("; ").join(p.reason for p in error.problems)) from None
+        raise SectorError("geometry", "; ".join(p.reason for p in error.problems)) from None
     return feature
 
 

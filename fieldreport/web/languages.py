@@ -1,8 +1,9 @@
 """Which language a page speaks, and the words the observer's scripts need in it.
 
 The order: the logged-in user's own language (chosen at log-in or on the account page); before
-log-in, the language picked on the log-in page (``?lang=uk``, then kept in the session until the
-second step is done); else the phone's (Accept-Language); else the mission's first language.
+log-in, the language picked on the log-in page (``?lang=uk``), else the one last used on this
+device (a cookie set at log-in, so the second step and the next log-in speak it too), else the
+phone's (Accept-Language), else the mission's first language.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from fieldreport.i18n import catalogues
 
-# The session key for the language chosen on the log-in page (kept across the second step).
-LOGIN_LANGUAGE = "login_language"
+# The device's last language (set at log-in and on the account page); not a secret.
+LANGUAGE_COOKIE = "fieldreport_language"
+LANGUAGE_COOKIE_DAYS = 365
 SCRIPTS = "static/js/"
 
 
@@ -32,10 +35,23 @@ def select_locale() -> str | None:
     languages = offered_languages()
     if current_user.is_authenticated and current_user.language in languages:
         return str(current_user.language)
-    chosen = request.args.get("lang") or session.get(LOGIN_LANGUAGE)
+    chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return str(chosen)
     return request.accept_languages.best_match(languages) or languages[0]
+
+
+def remember_language(response: Response, language: str) -> Response:
+    """Keep ``language`` on this device for the pages before the next log-in."""
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_DAYS * 86400,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
+    return response
 
 
 def language_label(code: str) -> str:
