@@ -149,3 +149,16 @@ def test_a_clean_clone_compiles_its_catalogues(tmp_path: Path) -> None:
     assert compile_catalogues(copy) == 0  # fresh .mo files are left alone
     compiled = Translations.load(str(copy), ["ru"])
     assert compiled.gettext("Send report") == "Отправить отчет"
+
+
+def test_error_pages_speak_the_readers_language(app: Flask) -> None:
+    client = app.test_client()
+    missing = client.get("/no-such-page", headers={"Accept-Language": "ru"})
+    assert missing.status_code == 404
+    assert "Не найдено" in missing.get_data(as_text=True)
+    expired = client.post("/login", data={"username": "x"}, headers={"Accept-Language": "uk"})
+    assert expired.status_code == 400
+    assert "Термін дії форми минув" in expired.get_data(as_text=True)
+    api = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "uk"})
+    assert api.get_json()["error"] == "Not Found"  # an identifier, in English
+    assert api.get_json()["message"] == "Тут нічого немає, або це не призначено для вас."
