@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -106,7 +107,7 @@ PATHS: dict[str, Any] = {
 def create_report() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return jsonify({"errors": {"body": ["Send a JSON object."]}}), 422
+        return jsonify({"errors": {"body": [gettext("Send a JSON object.")]}}), 422
     rt = runtime()
     db = request_session()
     try:
@@ -127,7 +128,9 @@ def add_photo(client_id: str) -> Any:
     report = visible_report_or_404(client_id=client_id)
     file = request.files.get("photo")
     if file is None:
-        return jsonify({"errors": {"photo": ["Attach the photo in the field 'photo'."]}}), 422
+        return jsonify(
+            {"errors": {"photo": [gettext("Attach the photo in the field 'photo'.")]}}
+        ), 422
     rt = runtime()
     try:
         outcome = photos.attach_photo(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from fieldreport.accounts.roles import COORDINATION
@@ -61,10 +62,10 @@ def review_report(client_id: str) -> Any:
     report = visible_report_or_404(client_id=client_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("status"), str):
-        return jsonify({"errors": {"status": ["Send a JSON object with a status."]}}), 422
+        return jsonify({"errors": {"status": [gettext("Send a JSON object with a status.")]}}), 422
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
-        return jsonify({"errors": {"comment": ["The comment is text."]}}), 422
+        return jsonify({"errors": {"comment": [gettext("The comment is text.")]}}), 422
     try:
         review.review_report(db, report, current_user, body["status"], comment)
     except review.TransitionRefused as refused:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, jsonify, redirect, request, url_for
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_compress import Compress
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -161,5 +161,5 @@ def _init_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
         if wants_json():
-            return jsonify({"error": "Unauthorized", "message": "Log in first."}), 401
+            return jsonify({"error": "Unauthorized", "message": gettext("Log in first.")}), 401
         return redirect(url_for("accounts.login", next=request.full_path))
