@@ -74,6 +74,8 @@ def test_an_observer_with_a_ukrainian_phone_gets_ukrainian_pages(
         page.goto(server.url + "/login")
         assert page.get_attribute("html", "lang") == "uk"
         assert page.inner_text("main button[type=submit]") == "Увійти"
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / "login-uk-360.png"))
         browser_login(page, None, "obs1")
         assert page.url.endswith("/home")
         assert "Новий звіт" in page.inner_text("main")
@@ -83,7 +85,6 @@ def test_an_observer_with_a_ukrainian_phone_gets_ukrainian_pages(
         assert "Що сталося" in form and "Надіслати звіт" in form
         assert "Порушення режиму припинення вогню" in page.inner_html("main")
         assert _english_left(page, "uk") == []
-        DOCS.mkdir(exist_ok=True)
         page.screenshot(path=str(DOCS / "report-form-uk-360.png"))
         # The scripts write a time as the server does, in the mission's zone (Europe/Rome).
         assert _time_in_script(page, "2026-12-03T12:05:00Z") == "3 груд. 2026, 13:05 (UTC+1)"

@@ -57,9 +57,10 @@ def remember_language(response: Response, language: str) -> Response:
 def language_label(code: str) -> str:
     """A language by its own name ("English", "українська"), so every reader finds theirs."""
     try:
-        return Locale.parse(code).get_display_name() or code
+        name = Locale.parse(code).get_display_name() or code
     except (UnknownLocaleError, ValueError):
         return code
+    return name[:1].upper() + name[1:]  # CLDR writes "українська"; a list item starts capital
 
 
 def language_choices() -> list[tuple[str, str]]:
