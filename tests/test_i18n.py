@@ -5,7 +5,7 @@ services' messages reach people in their language (pages, the API, the worker)."
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,11 +15,14 @@ from flask import Flask
 from flask_babel import force_locale
 
 from fieldreport.accounts.models import User
+from fieldreport.digests.email import compose
 from fieldreport.i18n import N_, TRANSLATIONS, Message, compile_catalogues, gettext_for
 from fieldreport.i18n_tools import LANGUAGES, extract, problems, untranslated
+from fieldreport.runtime import build_runtime
+from fieldreport.web.app import build_app
 from fieldreport.web.dates import local_date, local_time, utc_offset
 from fieldreport.web.languages import LANGUAGE_COOKIE, _script_words
-from tests.helpers import PASSWORD, api_token, csrf_from, report_body
+from tests.helpers import PASSWORD, api_token, csrf_from, make_settings, make_user, report_body
 
 KYIV_WINTER = datetime(2026, 12, 3, 12, 5, tzinfo=UTC)  # 14:05 in Kyiv, 13:05 in Rome
 
@@ -162,3 +165,33 @@ def test_error_pages_speak_the_readers_language(app: Flask) -> None:
     api = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "uk"})
     assert api.get_json()["error"] == "Not Found"  # an identifier, in English
     assert api.get_json()["message"] == "Тут нічого немає, або це не призначено для вас."
+
+
+def test_the_digest_email_is_written_in_the_missions_first_language(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'db'}", languages=("uk", "en"))
+    message = compose(settings, day=date(2026, 11, 24), html="<p></p>", text="", pdf=b"%PDF")
+    assert message["Subject"] == f"{settings.mission_name}: щоденне зведення за 2026-11-24"
+
+
+def test_the_second_step_of_a_log_in_speaks_the_language_picked(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    settings = make_settings(tmp_path, sqlite_url, two_factor_roles=("coordinator",))
+    runtime = build_runtime(settings)
+    try:
+        with runtime.db.session_scope() as session:
+            make_user(session, "carla", "coordinator")
+        client = build_app(settings, runtime).test_client()
+        answer = _log_in_at(client, "/login?lang=ru", "carla", "ru")
+        assert answer.status_code == 302 and "two-factor" in answer.headers["Location"]
+        second = client.get(answer.headers["Location"]).get_data(as_text=True)
+        assert '<html lang="ru">' in second and "Никому не показывайте эту страницу" in second
+    finally:
+        runtime.queue.shutdown()
+        runtime.db.dispose()
+
+
+def _log_in_at(client, url: str, username: str, language: str):
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    form = {"username": username, "password": PASSWORD, "csrf_token": token, "language": language}
+    return client.post(url, data=form)
