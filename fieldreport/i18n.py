@@ -56,7 +56,9 @@ def translate(text: str, gettext: Any) -> str:
     its values put back (values that are message ids translated too), a plain message id as it
     is, anything unknown unchanged."""
     if isinstance(text, Message) and text.params:
-        values = {k: gettext(v) if isinstance(v, str) and v else v for k, v in text.params.items()}
+        values = {
+            k: translate(v, gettext) if isinstance(v, str) else v for k, v in text.params.items()
+        }
         try:
             return str(gettext(text.msgid)) % values
         except (KeyError, ValueError, TypeError):

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from babel.messages.pofile import read_po, write_po
 from babel.support import Translations
 from flask import Flask
@@ -19,10 +20,19 @@ from fieldreport.digests.email import compose
 from fieldreport.i18n import N_, TRANSLATIONS, Message, compile_catalogues, gettext_for
 from fieldreport.i18n_tools import LANGUAGES, extract, problems, untranslated
 from fieldreport.runtime import build_runtime
+from fieldreport.sectors.geojson import SectorImportError, parse_sector_collection
 from fieldreport.web.app import build_app
 from fieldreport.web.dates import local_date, local_time, utc_offset
 from fieldreport.web.languages import LANGUAGE_COOKIE, _script_words
-from tests.helpers import PASSWORD, api_token, csrf_from, make_settings, make_user, report_body
+from tests.helpers import (
+    PASSWORD,
+    api_token,
+    csrf_from,
+    feature,
+    make_settings,
+    make_user,
+    report_body,
+)
 
 KYIV_WINTER = datetime(2026, 12, 3, 12, 5, tzinfo=UTC)  # 14:05 in Kyiv, 13:05 in Rome
 
@@ -195,3 +205,14 @@ def _log_in_at(client, url: str, username: str, language: str):
     token = csrf_from(client.get(url).get_data(as_text=True))
     form = {"username": username, "password": PASSWORD, "csrf_token": token, "language": language}
     return client.post(url, data=form)
+
+
+def test_a_sector_files_problems_are_translated_whole_with_their_parts() -> None:
+    unclosed = {"type": "Polygon", "coordinates": [[[11.8, 43.4], [11.9, 43.4], [11.9, 43.5]] * 2]}
+    document = {"type": "FeatureCollection", "features": [feature("S-1", unclosed)]}
+    with pytest.raises(SectorImportError) as refused:
+        parse_sector_collection(document)
+    reason = refused.value.problems[0].reason
+    assert reason.startswith("outer ring is not closed (unclosed ring)")  # English as before
+    assert gettext_for("uk")(reason).startswith("зовнішнє кільце: кільце не замкнене")
+    assert gettext_for("ru")(reason).startswith("внешнее кольцо: кольцо не замкнуто")

@@ -111,7 +111,7 @@ def import_sectors() -> Any:
     except SectorAuthorityError as error:
         return jsonify({"error": "Forbidden", "message": words(error)}), 403
     except SectorImportError as error:
-        problems = [{"feature": p.feature, "reason": p.reason} for p in error.problems]
+        problems = [{"feature": p.feature, "reason": words(p.reason)} for p in error.problems]
         return jsonify({"errors": problems}), 422
     return jsonify(
         {"imported": outcome.count, "created": outcome.created, "updated": outcome.updated}

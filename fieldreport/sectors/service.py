@@ -125,7 +125,11 @@ def _drawn_feature(
     try:
         (feature,) = parse_sector_collection(document, limits)
     except SectorImportError as error:
-        raise SectorError("geometry", "; ".join(p.reason for p in error.problems)) from None
+        reasons = [p.reason for p in error.problems]
+        # One reason keeps its message id (translated at the edge); several read in English.
+        raise SectorError(
+            "geometry", reasons[0] if len(reasons) == 1 else "; ".join(reasons)
+        ) from None
     return feature
 
 
