@@ -151,28 +151,31 @@ def _parse_ring(raw: Any, label: str, reasons: list[str]) -> Ring | None:
             return None
         # An altitude (third number) is allowed by GeoJSON and dropped: sectors are 2D.
         ring.append((float(position[0]), float(position[1])))
-    if len(ring) < 4:
-        reasons.append(
-            N_(
-                "%(ring)s has %(n)s positions; a ring needs at least 4 "
-                "(3 corners and the first repeated at the end)",
-                ring=label,
-                n=len(ring),
-            )
-        )
-        return None
-    if ring[0] != ring[-1]:
-        reasons.append(
-            N_(
-                "%(ring)s is not closed (unclosed ring): the last position %(last)s "
-                "must repeat the first %(first)s",
-                ring=label,
-                last=str(list(ring[-1])),
-                first=str(list(ring[0])),
-            )
-        )
+    problem = _ring_shape_problem(ring, label)
+    if problem:
+        reasons.append(problem)
         return None
     return ring
+
+
+def _ring_shape_problem(ring: Ring, label: str) -> str | None:
+    """Why parsed positions are no ring: too few, or not closed."""
+    if len(ring) < 4:
+        return N_(
+            "%(ring)s has %(n)s positions; a ring needs at least 4 "
+            "(3 corners and the first repeated at the end)",
+            ring=label,
+            n=len(ring),
+        )
+    if ring[0] != ring[-1]:
+        return N_(
+            "%(ring)s is not closed (unclosed ring): the last position %(last)s "
+            "must repeat the first %(first)s",
+            ring=label,
+            last=str(list(ring[-1])),
+            first=str(list(ring[0])),
+        )
+    return None
 
 
 def _ring_name(index: int) -> str:
