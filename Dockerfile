@@ -12,6 +12,7 @@ COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
 RUN pip install --no-cache-dir -e . \
+ && python -m fieldreport.i18n_tools compile \
  && mkdir -p /srv/fieldreport/data && chown fieldreport /srv/fieldreport/data
 USER fieldreport
 # FIELDREPORT_PROXY_HOPS: how many reverse proxies stand in front of gunicorn (set 1 behind one

@@ -181,7 +181,7 @@ def _mission(env: Mapping[str, str]) -> dict[str, object]:
         "mission_name": env.get("FIELDREPORT_MISSION_NAME", "Ceasefire Monitoring Mission"),
         "parties": parties,
         "time_zone": time_zone,
-        "languages": _list(env, "FIELDREPORT_LANGUAGES", "en"),
+        "languages": _list(env, "FIELDREPORT_LANGUAGES", "en,uk,ru"),
         "map_tile_url": env.get("FIELDREPORT_MAP_TILE_URL", ""),
         "accuracy_warning_m": _float(env, "FIELDREPORT_ACCURACY_WARNING_M", 100.0),
         "photo_distance_flag_m": _float(env, "FIELDREPORT_PHOTO_DISTANCE_FLAG_M", 2000.0),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from fieldreport.config import Settings, load_settings
 from fieldreport.db import Database
+from fieldreport.i18n import compile_catalogues
 from fieldreport.jobs import JobQueue
 from fieldreport.storage import LocalStorage, Storage
 
@@ -31,6 +32,7 @@ _process_default: Runtime | None = None
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    compile_catalogues()  # .mo files are built from the .po files in git, by whoever starts
     runtime = Runtime(
         settings=settings,
         db=Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms),

@@ -26,6 +26,7 @@ KNOWN = {
     "accounts.login",
     "accounts.logout",
     "accounts.own_password",
+    "accounts.own_language",
     "admin.new_user",
     "admin.language",
     "admin.active",

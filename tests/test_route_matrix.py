@@ -45,6 +45,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/"): (302, 302, 302, 302, 302, 302),
     ("GET", "/account/password"): (302, 200, 200, 200, 200, 200),
     ("POST", "/account/password"): (302, 400, 400, 400, 400, 400),
+    ("GET", "/account/language"): (302, 200, 200, 200, 200, 200),
+    ("POST", "/account/language"): (302, 400, 400, 400, 400, 400),
     ("GET", "/account/two-factor"): (302, 200, 200, 200, 200, 200),
     ("POST", "/account/two-factor"): (302, 400, 400, 400, 400, 400),
     ("GET", "/admin/audit"): (302, 403, 403, 403, 403, 200),

@@ -25,6 +25,7 @@ from fieldreport.web.context import runtime
 from fieldreport.web.sessions import session_limits
 from fieldreport.web.templating import language_label
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -76,7 +77,7 @@ def new_user() -> Any:
                 request_session(), _actor(), new, _languages()
             )
         except AccountError as refused:
-            error = _(str(refused))
+            error = words(refused)
         else:
             return _user_page(user, one_time_code=code, created=True)
     status = 400 if error or form.errors else 200
@@ -129,7 +130,7 @@ def active(user_id: int) -> Any:
         try:
             administration.set_active(request_session(), _actor(), target, form.active.data == "1")
         except AccountError as refused:
-            flash(_(str(refused)))
+            flash(words(refused))
         else:
             flash(_("Account active again.") if target.active else _("Account deactivated."))
     return redirect(url_for("admin.user", user_id=user_id))

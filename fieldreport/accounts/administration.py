@@ -16,6 +16,7 @@ from fieldreport.accounts.roles import ROLES
 from fieldreport.accounts.service import audit, create_user
 from fieldreport.accounts.sessions import SessionLimits
 from fieldreport.db import utcnow
+from fieldreport.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def create_account(
     """Create an account with a one-time code (shown once to the admin, never emailed); the
     user chooses a password at the first log-in. Returns the user and the code."""
     if new.language not in languages:
-        raise AccountError("That language is not offered here.", "language")
+        raise AccountError(N_("That language is not offered here."), "language")
     code = passwords.one_time_code()
     user = create_user(
         session,
@@ -84,15 +85,27 @@ def set_language(
     session: Session, actor: User, user: User, language: str, languages: tuple[str, ...]
 ) -> None:
     if language not in languages:
-        raise AccountError("That language is not offered here.", "language")
+        raise AccountError(N_("That language is not offered here."), "language")
     user.language = language
     audit(session, "user.language", user=user, detail={"by": actor.username, "to": language})
+
+
+def choose_own_language(
+    session: Session, user: User, language: str, languages: tuple[str, ...]
+) -> bool:
+    """The user's own choice (log-in page, account page); True when it changed. An unknown
+    code changes nothing: the page was built with the offered languages."""
+    if language not in languages or language == user.language:
+        return False
+    user.language = language
+    audit(session, "user.language", user=user, detail={"by": user.username, "to": language})
+    return True
 
 
 def set_active(session: Session, actor: User, user: User, active: bool) -> None:
     """Deactivate (every session ends at once) or reactivate an account; never one's own."""
     if user.id == actor.id and not active:
-        raise AccountError("You cannot deactivate your own account.", "active")
+        raise AccountError(N_("You cannot deactivate your own account."), "active")
     if user.active == active:
         return
     user.active = active

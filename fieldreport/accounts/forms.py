@@ -13,6 +13,8 @@ from fieldreport.accounts.passwords import MIN_PASSWORD_LENGTH
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    # Choices and default (the page's language: the phone's, or the one picked) from the view.
+    language = SelectField(_l("Language"), validate_choice=False)
 
 
 class LogoutForm(FlaskForm):

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fieldreport.accounts.errors import AccountError
+from fieldreport.i18n import N_
 
 MIN_PASSWORD_LENGTH = 10
 # A dummy password whose hash is checked for unknown usernames: a log-in costs the same time
@@ -26,7 +27,9 @@ def use_password_hasher(hasher: PasswordHasher) -> None:
 
 def check_password_rule(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters", "password")
+        raise AccountError(
+            N_("The password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH), "password"
+        )
 
 
 def hash_password(password: str) -> str:

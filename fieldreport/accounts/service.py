@@ -24,6 +24,7 @@ from fieldreport.accounts.throttle import (
     THROTTLE_WINDOW,
 )
 from fieldreport.db import utcnow
+from fieldreport.i18n import N_
 
 __all__ = [
     "MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS",
@@ -68,19 +69,24 @@ def normalise_username(username: str) -> str:
 
 def _check_new_user(session: Session, username: str, role: str, team_code: str | None) -> None:
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", "role")
+        raise AccountError(
+            N_(
+                "Unknown role %(role)s; choose one of %(roles)s.", role=role, roles=", ".join(ROLES)
+            ),
+            "role",
+        )
     if (
         not username
         or len(username) > 64
         or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()
     ):
         raise AccountError(
-            "username: letters, digits, dot, dash or underscore, at most 64", "username"
+            N_("username: letters, digits, dot, dash or underscore, at most 64"), "username"
         )
     if role in TEAM_ROLES and not team_code:
-        raise AccountError("an observer needs a team code (--team T-01)", "team_code")
+        raise AccountError(N_("an observer needs a team code (--team T-01)"), "team_code")
     if session.scalar(select(User).where(User.username == username)):
-        raise AccountError(f"user {username!r} exists already", "username")
+        raise AccountError(N_("The user %(name)s exists already.", name=username), "username")
 
 
 def create_user(
@@ -136,7 +142,7 @@ def check_password(
     and counted by the throttle). Opens no session: a second factor may still be due."""
     username = normalise_username(username)
     if not throttle.reserve_attempt(session, username, client.address, now):
-        raise LoginThrottled("Too many failed attempts. Wait 15 minutes, then try again.")
+        raise LoginThrottled(N_("Too many failed attempts. Wait 15 minutes, then try again."))
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         matches = passwords.verify_nobody(password)
@@ -189,10 +195,10 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
     """The user's own change: the current password (or one-time code) first; ends the user's
     other sessions, keeps this one. Returns how many sessions ended."""
     if not passwords.verify(user.password_hash, current):
-        raise AccountError("The current password is not right.", "current_password")
+        raise AccountError(N_("The current password is not right."), "current_password")
     passwords.check_password_rule(new)
     if new == current:
-        raise AccountError("Choose a password different from the current one.", "new_password")
+        raise AccountError(N_("Choose a password different from the current one."), "new_password")
     user.password_hash = hash_password(new)
     user.must_change_password = False
     ended = sessions.revoke_all(session, user, utcnow(), keep=user.session_token)

@@ -26,6 +26,7 @@ from fieldreport.accounts import passwords, recovery_codes, service, sessions, t
 from fieldreport.accounts.errors import AccountError, LoginThrottled
 from fieldreport.accounts.models import User
 from fieldreport.accounts.sessions import ClientInfo
+from fieldreport.i18n import N_
 
 # How long a browser that passed the password may take for the code, and for enrolment (the
 # user may have to install an authenticator app first).
@@ -108,20 +109,20 @@ def begin_own_enrolment(
     """A logged-in user turns two-step log-in on: their password again first (a borrowed,
     unlocked phone is not enough), counted like a log-in attempt."""
     if is_on(user):
-        raise TwoFactorError("Two-step log-in is on already.", "password")
+        raise TwoFactorError(N_("Two-step log-in is on already."), "password")
     if not throttle.reserve_attempt(session, user.username, client.address, now):
-        raise LoginThrottled("Too many failed attempts. Wait 15 minutes, then try again.")
+        raise LoginThrottled(N_("Too many failed attempts. Wait 15 minutes, then try again."))
     if not passwords.verify(user.password_hash, password):
         throttle.attempt_failed(session, client.address, now)
         service.audit(session, "two_factor.password_failed", user=user, address=client.address)
-        raise AccountError("The password is not right.", "password")
+        raise AccountError(N_("The password is not right."), "password")
     throttle.attempt_succeeded(session, user.username, client.address)
     _new_secret(session, user, client)
 
 
 def _new_secret(session: Session, user: User, client: ClientInfo) -> None:
     if is_on(user):  # never replace a secret in use: that would turn the second factor off
-        raise TwoFactorError("Two-step log-in is on already.")
+        raise TwoFactorError(N_("Two-step log-in is on already."))
     user.totp_secret = pyotp.random_base32()
     user.totp_last_step = None
     service.audit(session, "two_factor.enrolment_started", user=user, address=client.address)
@@ -130,7 +131,7 @@ def _new_secret(session: Session, user: User, client: ClientInfo) -> None:
 def provisioning_uri(user: User, issuer: str) -> str:
     """The ``otpauth://`` address the QR code carries (account name: the username)."""
     if not enrolment_pending(user):
-        raise TwoFactorError("Start again: log in to set up two-step log-in.")
+        raise TwoFactorError(N_("Start again: log in to set up two-step log-in."))
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=issuer)
 
 
@@ -155,7 +156,7 @@ def confirm_enrolment(
     A wrong code raises after counting and auditing it: the edge keeps those rows.
     """
     if not enrolment_pending(user):
-        raise TwoFactorError("Start again: log in to set up two-step log-in.")
+        raise TwoFactorError(N_("Start again: log in to set up two-step log-in."))
     _check_code(session, user, code, client, now, recovery_allowed=False)
     user.totp_enabled_at = now
     codes = recovery_codes.replace_codes(session, user, now)
@@ -171,7 +172,7 @@ def log_in_code_step(
     """The second step of a log-in: a current code or an unused recovery code opens the
     session; a wrong one raises (counted and audited)."""
     if not is_on(user):
-        raise TwoFactorError("Start again: log in.")
+        raise TwoFactorError(N_("Start again: log in."))
     kind = _check_code(session, user, code, client, now, recovery_allowed=True)
     service.start_login(session, user, client, now, second_factor=kind)
 
@@ -188,7 +189,7 @@ def _check_code(
     """ "totp" or "recovery" for a code that passes; raises otherwise. Throttled first."""
     if not throttle.reserve_code_attempt(session, user.id, now):
         service.audit(session, "two_factor.throttled", user=user, address=client.address)
-        raise CodeThrottled("Too many wrong codes. Wait 15 minutes, then try again.", "code")
+        raise CodeThrottled(N_("Too many wrong codes. Wait 15 minutes, then try again."), "code")
     if recovery_allowed and recovery_codes.looks_like_one(code):
         if recovery_codes.use_code(session, user, code, now):
             left = recovery_codes.remaining(session, user)
@@ -206,7 +207,7 @@ def _check_code(
         throttle.code_attempt_succeeded(session, user.id)
         return "totp"
     service.audit(session, "two_factor.failed", user=user, address=client.address)
-    raise WrongCode("That code is not right. Type the newest code from your app.", "code")
+    raise WrongCode(N_("That code is not right. Type the newest code from your app."), "code")
 
 
 def _accept_totp(session: Session, user: User, code: str, now: datetime) -> bool:

@@ -34,6 +34,7 @@ from fieldreport.db import utcnow
 from fieldreport.web.context import runtime
 from fieldreport.web.sessions import client_info
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("two_factor", __name__)
 
@@ -101,9 +102,9 @@ def code() -> Any:
                 request_session(), user, form.code.data, client_info(), utcnow()
             )
         except two_factor.CodeThrottled as refused:
-            error, status = _(str(refused)), 429
+            error, status = words(refused), 429
         except two_factor.WrongCode as refused:  # counted and audited: those rows commit
-            error, status = _(str(refused)), 401
+            error, status = words(refused), 401
         except AccountError:
             return _start_again()
         else:
@@ -135,7 +136,7 @@ def enrol() -> Any:
                 db, user, code, client_info(), utcnow(), start_session=logging_in
             )
         except (two_factor.CodeThrottled, two_factor.WrongCode) as refused:
-            error = _(str(refused))
+            error = words(refused)
             status = 429 if isinstance(refused, two_factor.CodeThrottled) else 401
         except AccountError:
             return _start_again()
@@ -184,9 +185,9 @@ def account() -> Any:
                 request_session(), user, form.password.data, client_info(), utcnow()
             )
         except LoginThrottled as refused:
-            error = _(str(refused))
+            error = words(refused)
         except AccountError as refused:  # counted and audited: those rows commit
-            error = _(str(refused))
+            error = words(refused)
         else:
             target = url_for("accounts.two_factor.account")
             begin_pending(user, two_factor.NEXT_ENROL, target, keep_login=True)

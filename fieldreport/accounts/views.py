@@ -7,17 +7,20 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
-from fieldreport.accounts import service, two_factor
+from fieldreport.accounts import administration, service, two_factor
 from fieldreport.accounts.errors import AccountError, LoginThrottled
-from fieldreport.accounts.forms import LoginForm, LogoutForm, PasswordChangeForm
+from fieldreport.accounts.forms import LanguageForm, LoginForm, LogoutForm, PasswordChangeForm
 from fieldreport.accounts.two_factor_views import begin_pending
 from fieldreport.accounts.two_factor_views import bp as two_factor_bp
 from fieldreport.db import utcnow
 from fieldreport.web.context import client_address, runtime
+from fieldreport.web.languages import current_language, language_choices, remember_language
 from fieldreport.web.sessions import client_info
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("accounts", __name__)
 # Nested: its endpoints are "accounts.two_factor.*" (registered with this blueprint).
@@ -39,7 +42,8 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    form = LoginForm()
+    form = LoginForm(language=current_language())
+    form.language.choices = language_choices()
     error = None
     status = 200
     if form.validate_on_submit():
@@ -58,11 +62,21 @@ def login() -> Any:
             error, status = _("Too many failed attempts. Wait 15 minutes, then try again."), 429
         else:
             if step is not None:
-                return _after_password(step)
+                language = _keep_language(step.user, form.language.data)
+                return remember_language(_after_password(step), language)
             error, status = _("Wrong username or password."), 401
     elif request.method == "POST":
         status = 400
     return render_template("accounts/login.html", form=form, error=error), status
+
+
+def _keep_language(user: Any, language: str | None) -> str:
+    """The language of the log-in page's list (the phone's, this device's last, or the one
+    picked) becomes the user's: the pages after log-in speak what the log-in page spoke."""
+    administration.choose_own_language(
+        request_session(), user, language or "", runtime().settings.languages
+    )
+    return str(user.language)
 
 
 def _after_password(step: two_factor.PasswordStep) -> Any:
@@ -105,12 +119,32 @@ def own_password() -> Any:
                 form.new_password.data,
             )
         except AccountError as refused:
-            error = _(str(refused))
+            error = words(refused)
         else:
             flash(_("Password changed. Sessions on other devices ended: %(n)d.", n=ended))
             return redirect(url_for("core.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/password.html", form=form, error=error), status
+
+
+@bp.route("/account/language", methods=["GET", "POST"])
+@login_required
+def own_language() -> Any:
+    """The user's own language: every page, message and the phone's scripts speak it."""
+    # A POST must name the language (no default stands in for a missing field).
+    form = (
+        LanguageForm() if request.method == "POST" else LanguageForm(language=current_user.language)
+    )
+    form.language.choices = language_choices()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        languages = runtime().settings.languages
+        administration.choose_own_language(request_session(), user, form.language.data, languages)
+        refresh()  # the message below is in the new language already
+        flash(_("Language saved."))
+        return remember_language(redirect(url_for("accounts.own_language")), user.language)
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/language.html", form=form), status
 
 
 @bp.before_app_request

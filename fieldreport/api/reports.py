@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words, words_by_field
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
 _CLIENT_ID = path_parameter("client_id")
@@ -105,7 +107,7 @@ PATHS: dict[str, Any] = {
 def create_report() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return jsonify({"errors": {"body": ["Send a JSON object."]}}), 422
+        return jsonify({"errors": {"body": [gettext("Send a JSON object.")]}}), 422
     rt = runtime()
     db = request_session()
     try:
@@ -113,7 +115,7 @@ def create_report() -> Any:
             db, rt.storage, rt.queue, current_user, body, (), rt.settings
         )
     except ReportInvalid as invalid:
-        return jsonify({"errors": invalid.errors}), 422
+        return jsonify({"errors": words_by_field(invalid.errors)}), 422
     except service.ReportConflict as conflict:
         # Answered normally, so the conflict's audit row is committed (web/transaction.py).
         return jsonify({"error": "conflict", "message": str(conflict)}), 409
@@ -126,7 +128,9 @@ def add_photo(client_id: str) -> Any:
     report = visible_report_or_404(client_id=client_id)
     file = request.files.get("photo")
     if file is None:
-        return jsonify({"errors": {"photo": ["Attach the photo in the field 'photo'."]}}), 422
+        return jsonify(
+            {"errors": {"photo": [gettext("Attach the photo in the field 'photo'.")]}}
+        ), 422
     rt = runtime()
     try:
         outcome = photos.attach_photo(
@@ -139,7 +143,7 @@ def add_photo(client_id: str) -> Any:
             photos.PhotoLimits.from_settings(rt.settings),
         )
     except photos.PhotoRejected as rejected:
-        body = {"error": "photo refused", "message": rejected.message}
+        body = {"error": "photo refused", "message": words(rejected)}
         return jsonify(body), refusal_status(rejected)
     return jsonify(photo_json(outcome.photo, current_user)), 201 if outcome.created else 200
 

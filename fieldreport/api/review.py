@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from fieldreport.accounts.roles import COORDINATION
@@ -14,6 +15,7 @@ from fieldreport.review import service as review
 from fieldreport.web.auth import roles_required
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("api_review", __name__, url_prefix="/api/v1")
 _CLIENT_ID = path_parameter("client_id")
@@ -60,14 +62,14 @@ def review_report(client_id: str) -> Any:
     report = visible_report_or_404(client_id=client_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("status"), str):
-        return jsonify({"errors": {"status": ["Send a JSON object with a status."]}}), 422
+        return jsonify({"errors": {"status": [gettext("Send a JSON object with a status.")]}}), 422
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
-        return jsonify({"errors": {"comment": ["The comment is text."]}}), 422
+        return jsonify({"errors": {"comment": [gettext("The comment is text.")]}}), 422
     try:
         review.review_report(db, report, current_user, body["status"], comment)
     except review.TransitionRefused as refused:
-        return jsonify({"error": "conflict", "message": str(refused)}), 409
+        return jsonify({"error": "conflict", "message": words(refused)}), 409
     except review.ReviewInvalid as invalid:
-        return jsonify({"errors": {invalid.field: [invalid.message]}}), 422
+        return jsonify({"errors": {invalid.field: [words(invalid)]}}), 422
     return report_response(report, 200)

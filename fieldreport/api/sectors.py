@@ -17,6 +17,7 @@ from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import client_address, runtime
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("api_sectors", __name__, url_prefix="/api/v1")
 _GEOJSON = {
@@ -108,9 +109,9 @@ def import_sectors() -> Any:
             limits=ImportLimits.of(runtime().settings),
         )
     except SectorAuthorityError as error:
-        return jsonify({"error": "Forbidden", "message": error.message}), 403
+        return jsonify({"error": "Forbidden", "message": words(error)}), 403
     except SectorImportError as error:
-        problems = [{"feature": p.feature, "reason": p.reason} for p in error.problems]
+        problems = [{"feature": p.feature, "reason": words(p.reason)} for p in error.problems]
         return jsonify({"errors": problems}), 422
     return jsonify(
         {"imported": outcome.count, "created": outcome.created, "updated": outcome.updated}

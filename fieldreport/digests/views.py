@@ -23,7 +23,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -86,7 +85,7 @@ def index() -> Any:
     )
     return render_template(
         "digests/archive.html",
-        digests=[(digest, format_date(digest.day, "full")) for digest in digests],
+        digests=digests,
         older=older,
     )
 

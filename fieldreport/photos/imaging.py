@@ -16,6 +16,7 @@ from typing import Any
 
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
+from fieldreport.i18n import N_
 from fieldreport.photos.exif import orientation as exif_orientation
 from fieldreport.photos.formats import (
     ALLOWED_FORMATS,
@@ -26,8 +27,8 @@ from fieldreport.photos.formats import (
 
 DEFAULT_MAX_PIXELS = 40_000_000
 
-UNSUPPORTED_MESSAGE = "This file is not a photo we can read (JPEG, PNG, WebP or HEIC)."
-DAMAGED_MESSAGE = "This image is damaged or incomplete — take or export it again."
+UNSUPPORTED_MESSAGE = N_("This file is not a photo we can read (JPEG, PNG, WebP or HEIC).")
+DAMAGED_MESSAGE = N_("This image is damaged or incomplete — take or export it again.")
 
 # Baseline, not progressive: progressive encoding doubles the encode (about +15 ms for a
 # 1600 px photo, bench/photos.py) to save 2-5 % of the bytes. optimize (two-pass Huffman)
@@ -191,8 +192,12 @@ def _load(image: Image.Image, data: bytes) -> None:
 def _too_large_message(pixels: int | None, max_pixels: int) -> str:
     limit = f"{max_pixels / 1_000_000:g}"
     if pixels is None:
-        return f"This image is too large (the limit is {limit} megapixels)."
-    return f"This image is too large ({pixels / 1_000_000:.1f} megapixels; the limit is {limit})."
+        return N_("This image is too large (the limit is %(limit)s megapixels).", limit=limit)
+    return N_(
+        "This image is too large (%(size)s megapixels; the limit is %(limit)s).",
+        size=f"{pixels / 1_000_000:.1f}",
+        limit=limit,
+    )
 
 
 def _fit(size: tuple[int, int], edge: int) -> tuple[int, int]:

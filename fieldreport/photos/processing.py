@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
+from fieldreport.i18n import N_
 from fieldreport.photos.exif import ExifFacts, read_exif
 from fieldreport.photos.flags import exif_time_utc, photo_flags
 from fieldreport.photos.imaging import Derivatives, ImageRejected, make_derivatives
@@ -35,8 +36,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 DERIVATIVE_KINDS = ("display", "thumb")
 
-DAMAGED_ORIGINAL = "The original file is damaged: its bytes no longer match their SHA-256."
-MISSING_ORIGINAL = "The original file is missing from storage."
+DAMAGED_ORIGINAL = N_("The original file is damaged: its bytes no longer match their SHA-256.")
+MISSING_ORIGINAL = N_("The original file is missing from storage.")
 TOO_MANY_ATTEMPTS = "Processing was tried {attempts} times without finishing."
 
 

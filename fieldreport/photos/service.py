@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
 from fieldreport.config import Settings
+from fieldreport.i18n import N_
 from fieldreport.jobs import JobQueue
 from fieldreport.photos.imaging import ImageInfo, ImageRejected, inspect_upload
 from fieldreport.photos.models import Photo
@@ -93,10 +94,14 @@ def check_photo(upload: Upload, limits: PhotoLimits) -> CheckedPhoto:
     """Judge an upload without writing anything; raises :class:`PhotoRejected` with the reason."""
     data, name = upload
     if not data:
-        raise PhotoRejected("The file is empty.", original_name=name)
+        raise PhotoRejected(N_("The file is empty."), original_name=name)
     if len(data) > limits.max_bytes:
         raise PhotoRejected(
-            f"The photo is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB.",
+            N_(
+                "The photo is %(size)s MB; the limit is %(limit)s MB.",
+                size=f"{len(data) / 1e6:.1f}",
+                limit=f"{limits.max_bytes / 1e6:.0f}",
+            ),
             too_large=True,
             original_name=name,
         )

@@ -23,6 +23,7 @@ bp = Blueprint("offline", __name__)
 STATIC = PROJECT_ROOT / "static"
 SHELL_ASSETS = (
     "css/app.css",
+    "js/i18n.js",
     "js/idb.js",
     "js/outbox.js",
     "js/report-form.js",

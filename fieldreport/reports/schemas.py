@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fieldreport.i18n import N_
 from fieldreport.reports.taxonomy import (
     BASIS_CODES,
     CATEGORY_BY_CODE,
@@ -101,18 +102,20 @@ class _Collector:
 
 def _number(raw: Any, name: str, low: float, high: float, errors: _Collector) -> float | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        errors.add(name, "This field is required.")
+        errors.add(name, N_("This field is required."))
         return None
     if isinstance(raw, bool):
-        errors.add(name, "Enter a number.")
+        errors.add(name, N_("Enter a number."))
         return None
     try:
         value = float(raw)
     except (TypeError, ValueError, OverflowError):
-        errors.add(name, "Enter a number.")
+        errors.add(name, N_("Enter a number."))
         return None
     if not low <= value <= high:
-        errors.add(name, f"Must be between {low:g} and {high:g}.")
+        errors.add(
+            name, N_("Must be between %(low)s and %(high)s.", low=f"{low:g}", high=f"{high:g}")
+        )
         return None
     return value
 
@@ -120,21 +123,21 @@ def _number(raw: Any, name: str, low: float, high: float, errors: _Collector) ->
 def parse_occurred_at(raw: Any, now: datetime, errors: _Collector) -> datetime | None:
     """An ISO 8601 time with its offset; a time without a zone is refused, never guessed."""
     if not isinstance(raw, str) or not raw.strip():
-        errors.add("occurred_at", "Give the time of the event.")
+        errors.add("occurred_at", N_("Give the time of the event."))
         return None
     try:
         value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
-        errors.add("occurred_at", "Not a valid date and time (ISO 8601 with offset).")
+        errors.add("occurred_at", N_("Not a valid date and time (ISO 8601 with offset)."))
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        errors.add("occurred_at", "The time needs its offset from UTC, e.g. +03:00.")
+        errors.add("occurred_at", N_("The time needs its offset from UTC, e.g. +03:00."))
         return None
     if value - now > CLOCK_SKEW_ALLOWANCE:
-        errors.add("occurred_at", "The event time is in the future. Check the phone's clock.")
+        errors.add("occurred_at", N_("The event time is in the future. Check the phone's clock."))
         return None
     if now - value > MAX_EVENT_AGE:
-        errors.add("occurred_at", "The event time is more than a year ago.")
+        errors.add("occurred_at", N_("The event time is more than a year ago."))
         return None
     return value
 
@@ -145,10 +148,10 @@ def _choice(
     text = raw.strip() if isinstance(raw, str) else raw
     if text in (None, ""):
         if required:
-            errors.add(name, "This field is required.")
+            errors.add(name, N_("This field is required."))
         return None
     if text not in choices:
-        errors.add(name, "Not one of the allowed values.")
+        errors.add(name, N_("Not one of the allowed values."))
         return None
     return text
 
@@ -157,7 +160,7 @@ def _client_id(raw: Any, errors: _Collector) -> str | None:
     try:
         return str(uuid.UUID(str(raw)))
     except (ValueError, TypeError, AttributeError):
-        errors.add("client_id", "Must be a UUID made by the phone.")
+        errors.add("client_id", N_("Must be a UUID made by the phone."))
         return None
 
 
@@ -166,7 +169,7 @@ def _urgent(raw: Any, errors: _Collector) -> bool:
         return False
     if raw in (True, "true", "1", "on", "yes", "y"):
         return True
-    errors.add("urgent", "Answer yes or no.")
+    errors.add("urgent", N_("Answer yes or no."))
     return False
 
 
@@ -177,7 +180,9 @@ def _category(data: Mapping[str, Any], errors: _Collector) -> tuple[str | None, 
     subs = tuple(sub.code for sub in CATEGORY_BY_CODE[category].subcategories)
     raw_sub = data.get("subcategory")
     if raw_sub not in subs:
-        message = "This field is required." if not raw_sub else "Does not belong to the category."
+        message = (
+            N_("This field is required.") if not raw_sub else N_("Does not belong to the category.")
+        )
         errors.add("subcategory", message)
         return category, None
     return category, raw_sub
@@ -201,17 +206,17 @@ def _attribution(
         required=False,
     )
     if party and not confidence:
-        errors.add("attribution_confidence", "Say how sure the attribution is.")
+        errors.add("attribution_confidence", N_("Say how sure the attribution is."))
     return party, confidence if party else None
 
 
 def _narrative(raw: Any, errors: _Collector) -> str:
     text = raw if isinstance(raw, str) else ("" if raw is None else None)
     if text is None:
-        errors.add("narrative", "Must be text.")
+        errors.add("narrative", N_("Must be text."))
         return ""
     if len(text) > MAX_NARRATIVE_CHARS:
-        errors.add("narrative", f"At most {MAX_NARRATIVE_CHARS:,} characters.")
+        errors.add("narrative", N_("At most %(n)s characters.", n=MAX_NARRATIVE_CHARS))
         return ""
     return text.strip()
 
@@ -242,7 +247,7 @@ def _details(
 ) -> dict[str, Any]:
     raw = raw or {}
     if not isinstance(raw, Mapping):
-        errors.add("details", "Must be an object of field values.")
+        errors.add("details", N_("Must be an object of field values."))
         return {}
     if not (category and subcategory):
         return {}
@@ -260,11 +265,11 @@ def unstorable_reason(value: Any) -> str | None:
     """
     if isinstance(value, str):
         if "\x00" in value:
-            return "Must not contain NUL characters."
+            return N_("Must not contain NUL characters.")
         if not _encodable(value):
-            return "Contains characters that are not valid text."
+            return N_("Contains characters that are not valid text.")
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
-        return "The number is too large."
+        return N_("The number is too large.")
     return None
 
 
@@ -304,7 +309,7 @@ def validate_report(
     _refuse_unsafe_values(data)
     errors = _Collector()
     for name in sorted(set(data) - set(FIELDS)):
-        errors.add(name, "Unknown field.")
+        errors.add(name, N_("Unknown field."))
     client_id = _client_id(data.get("client_id"), errors)
     category, subcategory = _category(data, errors)
     occurred_at = parse_occurred_at(data.get("occurred_at"), now, errors)
@@ -315,7 +320,7 @@ def validate_report(
     urgent = _urgent(data.get("urgent"), errors)
     details = _details(data.get("details"), category, subcategory, errors)
     if category == "other" and not narrative:
-        errors.add("narrative", "Describe what happened.")
+        errors.add("narrative", N_("Describe what happened."))
     if errors.errors:
         raise ReportInvalid(errors.errors)
     assert occurred_at is not None and occurred_at.utcoffset() is not None

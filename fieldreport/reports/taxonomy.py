@@ -80,7 +80,7 @@ class DetailField:
         """The value in its stored type; raises ValueError with a message for the observer."""
         if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             if self.required:
-                raise ValueError("This field is required.")
+                raise ValueError(N_("This field is required."))
             return None
         if self.kind == "bool":
             return _clean_bool(raw)
@@ -88,25 +88,25 @@ class DetailField:
             return self._clean_number(raw)
         text = str(raw).strip()
         if self.kind == "choice" and text not in self.choices:
-            raise ValueError(f"Choose one of: {', '.join(self.choices)}.")
+            raise ValueError(N_("Choose one of the offered values."))
         if len(text) > self.max_length:
-            raise ValueError(f"At most {self.max_length} characters.")
+            raise ValueError(N_("At most %(n)s characters.", n=self.max_length))
         return text
 
     def _clean_number(self, raw: Any) -> int | float:
         if isinstance(raw, bool):
-            raise ValueError("Enter a number.")
+            raise ValueError(N_("Enter a number."))
         try:
             value: int | float = float(raw) if self.kind == "float" else _to_int(raw)
         except (TypeError, ValueError):
-            message = "Enter a whole number." if self.kind == "int" else "Enter a number."
+            message = N_("Enter a whole number.") if self.kind == "int" else N_("Enter a number.")
             raise ValueError(message) from None
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("Enter a number.")
+            raise ValueError(N_("Enter a number."))
         if self.minimum is not None and value < self.minimum:
-            raise ValueError(f"Must be at least {self.minimum:g}.")
+            raise ValueError(N_("Must be at least %(n)s.", n=f"{self.minimum:g}"))
         if self.maximum is not None and value > self.maximum:
-            raise ValueError(f"Must be at most {self.maximum:g}.")
+            raise ValueError(N_("Must be at most %(n)s.", n=f"{self.maximum:g}"))
         return value
 
 
@@ -126,7 +126,7 @@ def _clean_bool(raw: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off", "n"):
         return False
-    raise ValueError("Answer yes or no.")
+    raise ValueError(N_("Answer yes or no."))
 
 
 @dataclass(frozen=True)
@@ -422,12 +422,12 @@ def clean_details(
     errors: dict[str, str] = {}
     for name in raw:
         if name not in fields:
-            errors[name] = "Not a field of this kind of report."
+            errors[name] = N_("Not a field of this kind of report.")
     for name, spec in fields.items():
         try:
             value = spec.clean(raw.get(name))
         except ValueError as error:
-            errors[name] = str(error)
+            errors[name] = error.args[0]  # a message id (N_), kept for the edge
             continue
         if value is not None:
             cleaned[name] = value

@@ -29,6 +29,7 @@ from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words, words_by_field
 
 bp = Blueprint("reports", __name__)
 
@@ -92,7 +93,7 @@ def create() -> Any:
             rt.settings,
         )
     except ReportInvalid as invalid:
-        return _render_form(kept, invalid.errors, 422)
+        return _render_form(kept, words_by_field(invalid.errors), 422)
     except service.ReportConflict:
         kept["client_id"] = blank_values(_viewer_zone(), utcnow())["client_id"]
         return _render_form(
@@ -108,7 +109,7 @@ def _photo_refusal(rejected: photos.PhotoRejected) -> str:
     return _(
         "%(name)s: %(reason)s Nothing was sent; choose the photos again.",
         name=photos.display_name(rejected.original_name) or "photo",
-        reason=rejected.message,
+        reason=words(rejected),
     )
 
 

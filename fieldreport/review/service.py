@@ -31,6 +31,7 @@ from fieldreport.accounts.models import User
 from fieldreport.accounts.roles import ADMIN, OBSERVER, coordinates, sees_observer_names
 from fieldreport.accounts.service import audit
 from fieldreport.db import utcnow
+from fieldreport.i18n import N_
 from fieldreport.reports.models import Report
 from fieldreport.review.models import ReviewEvent
 
@@ -44,6 +45,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "rejected": frozenset(),
 }
 QUEUE_STATUSES = ("submitted", "in_review")
+# Statuses in words (message ids, translated where they are shown).
+STATUS_LABELS = {
+    "submitted": N_("Submitted"),
+    "in_review": N_("In review"),
+    "verified": N_("Verified"),
+    "disputed": N_("Disputed"),
+    "rejected": N_("Rejected"),
+    "needs_info": N_("Needs information"),
+}
 MAX_COMMENT = 4000
 
 
@@ -51,7 +61,13 @@ class TransitionRefused(Exception):
     """The report's status does not allow this change (see the transitions above)."""
 
     def __init__(self, from_status: str, to_status: str) -> None:
-        super().__init__(f"a {from_status} report cannot become {to_status}")
+        super().__init__(
+            N_(
+                "a report that is “%(before)s” cannot become “%(after)s”",
+                before=STATUS_LABELS.get(from_status, from_status),
+                after=STATUS_LABELS.get(to_status, to_status),
+            )
+        )
         self.from_status = from_status
         self.to_status = to_status
 
@@ -74,7 +90,7 @@ def allowed_transitions(status: str) -> list[str]:
 def _clean(comment: str | None) -> str | None:
     text = (comment or "").strip()
     if len(text) > MAX_COMMENT:
-        raise ReviewInvalid("comment", f"at most {MAX_COMMENT} characters")
+        raise ReviewInvalid("comment", N_("at most %(n)s characters", n=MAX_COMMENT))
     return text or None
 
 
@@ -86,14 +102,14 @@ def review_report(
     ``needs_info`` needs the question in ``comment``; it is shown to the observer.
     """
     if not coordinates(reviewer):
-        raise ReviewInvalid("status", "only coordinators review reports")
+        raise ReviewInvalid("status", N_("only coordinators review reports"))
     if to_status not in TRANSITIONS:
-        raise ReviewInvalid("status", f"unknown status {to_status!r}")
+        raise ReviewInvalid("status", N_("this is not a review decision"))
     text = _clean(comment)
     if to_status not in TRANSITIONS.get(report.status, frozenset()):
         raise TransitionRefused(report.status, to_status)
     if to_status == "needs_info" and not text:
-        raise ReviewInvalid("comment", "write the question for the observer")
+        raise ReviewInvalid("comment", N_("write the question for the observer"))
     event = ReviewEvent(
         report_id=report.id,
         actor_id=reviewer.id,
@@ -112,12 +128,12 @@ def review_report(
 def answer_question(session: Session, report: Report, observer: User, answer: str) -> ReviewEvent:
     """The observer's answer to an open question; the report goes back to ``in_review``."""
     if report.observer_id != observer.id:
-        raise ReviewInvalid("answer", "only the report's observer answers its questions")
+        raise ReviewInvalid("answer", N_("only the report's observer answers its questions"))
     if report.status != "needs_info":
         raise TransitionRefused(report.status, "in_review")
     text = _clean(answer)
     if not text:
-        raise ReviewInvalid("answer", "write your answer")
+        raise ReviewInvalid("answer", N_("write your answer"))
     event = ReviewEvent(
         report_id=report.id,
         actor_id=observer.id,

@@ -29,6 +29,7 @@ from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
 from fieldreport.web.lookups import visible_report_or_404
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("review", __name__)
 
@@ -120,7 +121,7 @@ def decide(report_id: int) -> Any:
     try:
         service.review_report(db, found, current_user, form.status.data, form.comment.data)
     except (service.TransitionRefused, service.ReviewInvalid) as error:
-        flash(_("Not changed: %(reason)s.", reason=str(error)), "error")
+        flash(_("Not changed: %(reason)s.", reason=words(error)), "error")
         return redirect(url_for("review.report", report_id=report_id))
     flash(_("Review saved."))
     following = desk.next_in_queue(db, current_user, found)
@@ -159,7 +160,7 @@ def answer(report_id: int) -> Any:
     try:
         service.answer_question(db, found, current_user, form.answer.data)
     except (service.TransitionRefused, service.ReviewInvalid) as error:
-        flash(_("Not sent: %(reason)s.", reason=str(error)), "error")
+        flash(_("Not sent: %(reason)s.", reason=words(error)), "error")
         return redirect(url_for("reports.detail", report_id=report_id))
     flash(_("Answer sent to the coordinators."))
     return redirect(url_for("reports.detail", report_id=report_id))

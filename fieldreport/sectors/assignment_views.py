@@ -23,6 +23,7 @@ from fieldreport.sectors.view_helpers import day_arg, mission_today, viewer_limi
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("assignments", __name__)
 
@@ -76,7 +77,7 @@ def index() -> Any:
     except AssignmentOverlap as overlap:
         return _page(form, overlaps=overlap.overlaps, status=409)
     except SectorError as error:
-        getattr(form, error.field).errors = [error.message]
+        getattr(form, error.field).errors = [words(error)]
         return _page(form, status=422)
     flash(_("Assignment saved."))
     return redirect(url_for("assignments.index"))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
+from fieldreport.i18n import N_
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.sectors.models import Assignment, Sector
@@ -64,15 +65,15 @@ def _check_assignment(
     """Refuse before writing: a non-observer, a sector the actor may not use, days reversed."""
     observer = session.get(User, observer_id)
     if observer is None or observer.role != "observer":
-        raise SectorError("observer", "choose an observer")
+        raise SectorError("observer", N_("choose an observer"))
     sector = session.get(Sector, sector_id)
     if sector is None or not sector.active:
-        raise SectorError("sector", "choose an active sector")
+        raise SectorError("sector", N_("choose an active sector"))
     limits = visible_sector_ids(session, actor)
     if limits is not None and sector_id not in limits:
-        raise SectorError("sector", "choose one of your sectors")
+        raise SectorError("sector", N_("choose one of your sectors"))
     if days[1] < days[0]:
-        raise SectorError("ends_on", "the last day comes before the first day")
+        raise SectorError("ends_on", N_("the last day comes before the first day"))
 
 
 def create_assignment(

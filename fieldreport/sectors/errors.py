@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fieldreport.i18n import N_
+
 
 class SectorError(ValueError):
     """A sector, limit or assignment change was refused; ``field`` names the form field at fault.
@@ -23,7 +25,7 @@ class SectorAuthorityError(PermissionError):
     into it (the re-derive job follows the lines), and change the lines for the whole mission.
     """
 
-    MESSAGE = (
+    MESSAGE = N_(
         "Only an admin or a coordinator of every sector may create, import or change sectors: "
         "the sector lines are the whole mission's, and they decide which reports each "
         "coordinator sees."

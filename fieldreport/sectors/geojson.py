@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fieldreport.i18n import N_
 from fieldreport.sectors.geojson_geometry import parse_geometry
 from fieldreport.sectors.import_limits import (
     DEFAULT_LIMITS,
@@ -104,10 +105,12 @@ def parse_sector_collection(
         problems.append(FeatureProblem(DOCUMENT, crs_problem))
     raw_features = data.get("features")
     if not isinstance(raw_features, list):
-        problems.append(FeatureProblem(DOCUMENT, "not a FeatureCollection: 'features' is no list"))
+        problems.append(
+            FeatureProblem(DOCUMENT, N_("not a FeatureCollection: 'features' is no list"))
+        )
         raise SectorImportError(problems)
     if not raw_features:
-        problems.append(FeatureProblem(DOCUMENT, "the FeatureCollection has no features"))
+        problems.append(FeatureProblem(DOCUMENT, N_("the FeatureCollection has no features")))
     too_many = feature_count_problem(len(raw_features), limits)
     if too_many:
         raise SectorImportError([*problems, FeatureProblem(DOCUMENT, too_many)])
@@ -152,11 +155,20 @@ def _load_json(document: str | bytes | Mapping[str, Any], problems: list[Feature
         # NaN and Infinity are not JSON, though Python's parser accepts them by default.
         return json.loads(text.lstrip("\ufeff"), parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        reason = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        reason = N_(
+            "not JSON: %(error)s at line %(line)s column %(column)s",
+            error=exc.msg,
+            line=exc.lineno,
+            column=exc.colno,
+        )
     except UnicodeDecodeError:
-        reason = "not JSON: the file is not UTF-8 text"
+        reason = N_("not JSON: the file is not UTF-8 text")
     except (ValueError, RecursionError) as exc:
-        reason = f"not JSON: {exc}" if isinstance(exc, ValueError) else "not JSON: nested too deep"
+        reason = (
+            N_("not JSON: %(error)s", error=str(exc))
+            if isinstance(exc, ValueError)
+            else N_("not JSON: nested too deep")
+        )
     problems.append(FeatureProblem(DOCUMENT, reason))
     return None
 
@@ -167,14 +179,15 @@ def _refuse_constant(name: str) -> Any:
 
 def _not_a_collection(data: Any) -> str:
     if not isinstance(data, Mapping):
-        return f"not a FeatureCollection: the document is a JSON {_json_type(data)}"
+        return N_("not a FeatureCollection: the document is a JSON %(type)s", type=_json_type(data))
     kind = data.get("type")
     if kind in ("Feature", "Polygon", "MultiPolygon"):
-        return (
-            f"not a FeatureCollection: the document is a single {kind}; "
-            "wrap it in a FeatureCollection"
+        return N_(
+            "not a FeatureCollection: the document is a single %(kind)s; "
+            "wrap it in a FeatureCollection",
+            kind=kind,
         )
-    return f"not a FeatureCollection: its type is {kind!r}"
+    return N_("not a FeatureCollection: its type is %(kind)s", kind=repr(kind))
 
 
 def _crs_problem(crs: Any) -> str | None:
@@ -186,10 +199,11 @@ def _crs_problem(crs: Any) -> str | None:
         name = crs["properties"].get("name")
     if isinstance(name, str) and name.strip().lower() in _WGS84_CRS_NAMES:
         return None
-    shown = repr(name) if isinstance(name, str) else "not a named CRS"
-    return (
-        f"crs is {shown}, not WGS 84; export the file as GeoJSON in WGS 84 "
-        "(EPSG:4326, lon/lat) and import it again"
+    shown = repr(name) if isinstance(name, str) else N_("not a named CRS")
+    return N_(
+        "crs is %(crs)s, not WGS 84; export the file as GeoJSON in WGS 84 "
+        "(EPSG:4326, lon/lat) and import it again",
+        crs=shown,
     )
 
 
@@ -217,7 +231,13 @@ def _parse_features(
             folded = feature.code.casefold()
             if folded in first_index_of_code:
                 first = first_index_of_code[folded]
-                reasons.append(f"duplicate code {feature.code!r}: feature {first} already uses it")
+                reasons.append(
+                    N_(
+                        "duplicate code %(code)s: feature %(first)s already uses it",
+                        code=repr(feature.code),
+                        first=first,
+                    )
+                )
             else:
                 first_index_of_code[folded] = index
             features.append(feature)
@@ -227,13 +247,13 @@ def _parse_features(
 
 def _parse_feature(raw: Any, reasons: list[str], *, check_range: bool) -> SectorFeature | None:
     if not isinstance(raw, Mapping) or raw.get("type") != "Feature":
-        reasons.append(f"not a Feature (found a {_describe(raw)})")
+        reasons.append(N_("not a Feature (found a %(found)s)", found=_describe(raw)))
         return None
     properties = raw.get("properties")
     if properties is None:
         properties = {}
     if not isinstance(properties, Mapping):
-        reasons.append("properties is not an object")
+        reasons.append(N_("properties is not an object"))
         properties = {}
 
     code = _text_property(properties, "code", MAX_CODE_LENGTH, reasons)
@@ -252,7 +272,13 @@ def _kind_property(properties: Mapping[str, Any], reasons: list[str]) -> str:
     parsed = parse_kind(properties["kind"])
     if parsed is None:
         choices = ", ".join(f"{c!r} ({label})" for c, label in SECTOR_KIND_LABELS.items())
-        reasons.append(f"unknown kind {properties['kind']!r}: use one of {choices}")
+        reasons.append(
+            N_(
+                "unknown kind %(kind)s: use one of %(choices)s",
+                kind=repr(properties["kind"]),
+                choices=choices,
+            )
+        )
         return "sector"
     return parsed
 
@@ -265,18 +291,35 @@ def _text_property(
         value = str(value)  # numeric codes from spreadsheet-born attribute tables
     if value is None or (isinstance(value, str) and not value.strip()):
         near = [k for k in properties if isinstance(k, str) and k.strip().lower() == key]
-        hint = f" (found {near[0]!r}: rename it to {key!r})" if near else ""
-        reasons.append(f"missing {key}{hint}")
+        reasons.append(
+            N_(
+                "missing %(key)s (found %(found)s: rename it to %(wanted)s)",
+                key=key,
+                found=repr(near[0]),
+                wanted=repr(key),
+            )
+            if near
+            else N_("missing %(key)s", key=key)
+        )
         return None
     if not isinstance(value, str):
-        reasons.append(f"{key} must be text, not a JSON {_json_type(value)}")
+        reasons.append(
+            N_("%(key)s must be text, not a JSON %(type)s", key=key, type=_json_type(value))
+        )
         return None
     value = value.strip()
     if len(value) > max_length:
-        reasons.append(f"{key} is {len(value)} characters long; at most {max_length}")
+        reasons.append(
+            N_(
+                "%(key)s is %(n)s characters long; at most %(max)s",
+                key=key,
+                n=len(value),
+                max=max_length,
+            )
+        )
         return None
     if not value.isprintable():
-        reasons.append(f"{key} contains control characters")
+        reasons.append(N_("%(key)s contains control characters", key=key))
         return None
     return value
 

@@ -15,18 +15,20 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from fieldreport.i18n import N_
+
 Ring = list[tuple[float, float]]
 
 _GEOS_REASON = re.compile(r"^(?P<what>[^\[]+?)\s*\[(?P<x>\S+) (?P<y>\S+)\]$")
 _GEOS_PLAIN = {
-    "Self-intersection": "the boundary crosses itself",
-    "Ring Self-intersection": "a ring touches itself",
-    "Hole lies outside shell": "a hole lies outside its outer ring",
-    "Holes are nested": "a hole lies inside another hole",
-    "Interior is disconnected": "holes cut the polygon into pieces",
-    "Nested shells": "one polygon of the MultiPolygon lies inside another",
-    "Duplicate Rings": "a ring appears twice",
-    "Too few points in geometry component": "a ring has fewer than 3 distinct positions",
+    "Self-intersection": N_("the boundary crosses itself"),
+    "Ring Self-intersection": N_("a ring touches itself"),
+    "Hole lies outside shell": N_("a hole lies outside its outer ring"),
+    "Holes are nested": N_("a hole lies inside another hole"),
+    "Interior is disconnected": N_("holes cut the polygon into pieces"),
+    "Nested shells": N_("one polygon of the MultiPolygon lies inside another"),
+    "Duplicate Rings": N_("a ring appears twice"),
+    "Too few points in geometry component": N_("a ring has fewer than 3 distinct positions"),
 }
 
 
@@ -54,8 +56,10 @@ def parse_geometry(raw: Any, reasons: list[str], *, check_range: bool) -> dict[s
     lons = [lon for lon, _ in positions]
     if check_range and max(lons) - min(lons) > 180:
         reasons.append(
-            "spans more than 180° of longitude; a polygon across the antimeridian must be "
-            "split in two (RFC 7946 §3.1.9)"
+            N_(
+                "spans more than 180° of longitude; a polygon across the antimeridian must be "
+                "split in two (RFC 7946 §3.1.9)"
+            )
         )
         return None
     return _geojson_dict(shapely.orient_polygons(geom))
@@ -64,22 +68,28 @@ def parse_geometry(raw: Any, reasons: list[str], *, check_range: bool) -> dict[s
 def _polygonal_coordinates(raw: Any, reasons: list[str]) -> list[Any] | None:
     """The coordinates of a Polygon or MultiPolygon object, or None (and why)."""
     if raw is None:
-        reasons.append("has no geometry")
+        reasons.append(N_("has no geometry"))
         return None
     if not isinstance(raw, Mapping):
-        reasons.append("geometry is not an object")
+        reasons.append(N_("geometry is not an object"))
         return None
     geom_type = raw.get("type")
     if geom_type not in ("Polygon", "MultiPolygon"):
-        shown = f"a {geom_type}" if isinstance(geom_type, str) else "of no known type"
-        reasons.append(f"not a polygon: the geometry is {shown}; a sector must be an area")
+        reasons.append(
+            N_(
+                "not a polygon: the geometry is a %(type)s; a sector must be an area",
+                type=geom_type,
+            )
+            if isinstance(geom_type, str)
+            else N_("not a polygon: the geometry is of no known type; a sector must be an area")
+        )
         return None
     coordinates = raw.get("coordinates")
     if not isinstance(coordinates, list):
-        reasons.append("geometry has no coordinates list")
+        reasons.append(N_("geometry has no coordinates list"))
         return None
     if not coordinates:
-        reasons.append(f"empty {geom_type}: it has no coordinates")
+        reasons.append(N_("empty %(type)s: it has no coordinates", type=geom_type))
         return None
     return coordinates
 
@@ -91,18 +101,26 @@ def _parse_polygons(
     polygons: list[list[Ring]] = []
     before = len(reasons)
     for p, raw_rings in enumerate(raw_polygons):
-        where = f"polygon {p}, " if multi else ""
         if not isinstance(raw_rings, list):
-            reasons.append(f"{where}malformed coordinates: expected a list of rings")
+            reasons.append(
+                N_("polygon %(n)s, malformed coordinates: expected a list of rings", n=p)
+                if multi
+                else N_("malformed coordinates: expected a list of rings")
+            )
             continue
         if not raw_rings:
             reasons.append(
-                f"empty geometry: {f'polygon {p}' if multi else 'the polygon'} has no rings"
+                N_("empty geometry: polygon %(n)s has no rings", n=p)
+                if multi
+                else N_("empty geometry: the polygon has no rings")
             )
             continue
         rings = []
         for r, raw_ring in enumerate(raw_rings):
-            ring = _parse_ring(raw_ring, f"{where}{_ring_name(r)}", reasons)
+            label = (
+                N_("polygon %(n)s, %(ring)s", n=p, ring=_ring_name(r)) if multi else _ring_name(r)
+            )
+            ring = _parse_ring(raw_ring, label, reasons)
             if ring is not None:
                 rings.append(ring)
         polygons.append(rings)
@@ -111,7 +129,9 @@ def _parse_polygons(
 
 def _parse_ring(raw: Any, label: str, reasons: list[str]) -> Ring | None:
     if not isinstance(raw, list):
-        reasons.append(f"{label}: malformed coordinates: expected a list of positions")
+        reasons.append(
+            N_("%(ring)s: malformed coordinates: expected a list of positions", ring=label)
+        )
         return None
     ring: Ring = []
     for i, position in enumerate(raw):
@@ -121,28 +141,45 @@ def _parse_ring(raw: Any, label: str, reasons: list[str]) -> Ring | None:
             or not all(_is_number(v) for v in position)
         ):
             reasons.append(
-                f"{label}: position {i} is not [longitude, latitude] numbers: {position!r:.60}"
+                N_(
+                    "%(ring)s: position %(i)s is not [longitude, latitude] numbers: %(value)s",
+                    ring=label,
+                    i=i,
+                    value=f"{position!r:.60}",
+                )
             )
             return None
         # An altitude (third number) is allowed by GeoJSON and dropped: sectors are 2D.
         ring.append((float(position[0]), float(position[1])))
-    if len(ring) < 4:
-        reasons.append(
-            f"{label} has {len(ring)} positions; a ring needs at least 4 "
-            "(3 corners and the first repeated at the end)"
-        )
-        return None
-    if ring[0] != ring[-1]:
-        reasons.append(
-            f"{label} is not closed (unclosed ring): the last position {list(ring[-1])} "
-            f"must repeat the first {list(ring[0])}"
-        )
+    problem = _ring_shape_problem(ring, label)
+    if problem:
+        reasons.append(problem)
         return None
     return ring
 
 
+def _ring_shape_problem(ring: Ring, label: str) -> str | None:
+    """Why parsed positions are no ring: too few, or not closed."""
+    if len(ring) < 4:
+        return N_(
+            "%(ring)s has %(n)s positions; a ring needs at least 4 "
+            "(3 corners and the first repeated at the end)",
+            ring=label,
+            n=len(ring),
+        )
+    if ring[0] != ring[-1]:
+        return N_(
+            "%(ring)s is not closed (unclosed ring): the last position %(last)s "
+            "must repeat the first %(first)s",
+            ring=label,
+            last=str(list(ring[-1])),
+            first=str(list(ring[0])),
+        )
+    return None
+
+
 def _ring_name(index: int) -> str:
-    return "outer ring" if index == 0 else f"hole {index}"
+    return N_("outer ring") if index == 0 else N_("hole %(n)s", n=index)
 
 
 def _is_number(value: Any) -> bool:
@@ -154,20 +191,25 @@ def _range_problem(positions: Ring) -> str | None:
     if not bad:
         return None
     lon, lat = bad[0]
-    reason = (
-        f"coordinates out of range: [{lon:g}, {lat:g}] — longitude must be within ±180 "
-        "and latitude within ±90"
+    reason = N_(
+        "coordinates out of range: [%(lon)s, %(lat)s] — longitude must be within ±180 "
+        "and latitude within ±90",
+        lon=f"{lon:g}",
+        lat=f"{lat:g}",
     )
     if len(bad) > 1:
-        reason += f" ({len(bad) - 1} more positions too)"
+        reason = N_("%(reason)s (%(n)s more positions too)", reason=reason, n=len(bad) - 1)
     # A lat,lon file is wrong at (nearly) every position; one stray latitude is a typo.
     swapped_fits = all(-90 <= x <= 90 and -180 <= y <= 180 for x, y in positions)
     if swapped_fits and 2 * len(bad) >= len(positions):
-        reason += "; coordinates look like lat,lon — GeoJSON wants lon,lat"
+        reason = N_(
+            "%(reason)s; coordinates look like lat,lon — GeoJSON wants lon,lat", reason=reason
+        )
     elif any(abs(x) > 1000 or abs(y) > 1000 for x, y in bad):
-        reason += (
-            "; they look like projected metres (UTM, Web Mercator…) — export in WGS 84 "
-            "(EPSG:4326) lon/lat"
+        reason = N_(
+            "%(reason)s; they look like projected metres (UTM, Web Mercator…) — export in "
+            "WGS 84 (EPSG:4326) lon/lat",
+            reason=reason,
         )
     return reason
 
@@ -184,7 +226,7 @@ def _valid_shape(
         reasons.append(_plain_validity(validity, multi))
         return None
     if geom.is_empty or geom.area == 0:
-        reasons.append("empty: the polygon encloses no area")
+        reasons.append(N_("empty: the polygon encloses no area"))
         return None
     return geom
 
@@ -193,16 +235,21 @@ def _plain_validity(reason: str, multi: bool) -> str:
     """Turn a GEOS reason ("Self-intersection[11.9 43.5]") into a sentence for a coordinator."""
     match = _GEOS_REASON.match(reason)
     if not match:
-        return f"invalid polygon: {reason}"
+        return N_("invalid polygon: %(reason)s", reason=reason)
     what = match["what"]
     plain = _GEOS_PLAIN.get(what, "")
     if what == "Self-intersection" and multi:
-        plain = "the boundary crosses itself, or two of its polygons overlap"
-    prefix = "self-intersecting" if "intersection" in what.lower() else "invalid polygon"
-    detail = f" ({plain})" if plain else ""
-    return (
-        f"{prefix}: {what} at or near point {match['x']} {match['y']} (lon lat){detail}; "
-        "fix it in the GIS (e.g. QGIS 'Fix geometries', then check the result) and import again"
+        plain = N_("the boundary crosses itself, or two of its polygons overlap")
+    prefix = N_("self-intersecting") if "intersection" in what.lower() else N_("invalid polygon")
+    detail = N_(" (%(plain)s)", plain=plain) if plain else ""
+    return N_(
+        "%(prefix)s: %(what)s at or near point %(x)s %(y)s (lon lat)%(detail)s; "
+        "fix it in the GIS (e.g. QGIS 'Fix geometries', then check the result) and import again",
+        prefix=prefix,
+        what=what,
+        x=match["x"],
+        y=match["y"],
+        detail=detail,
     )
 
 

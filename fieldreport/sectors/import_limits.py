@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldreport.config import Settings
+from fieldreport.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -42,18 +43,22 @@ def size_problem(document: str | bytes | Mapping[str, Any], limits: ImportLimits
     size = len(document.encode()) if isinstance(document, str) else len(document)
     if size <= limits.max_bytes:
         return None
-    return (
-        f"the file is {size} bytes; at most {limits.max_bytes} bytes per import "
-        "(FIELDREPORT_MAX_SECTOR_IMPORT_BYTES): split it into several files"
+    return N_(
+        "the file is %(size)s bytes; at most %(max)s bytes per import "
+        "(FIELDREPORT_MAX_SECTOR_IMPORT_BYTES): split it into several files",
+        size=size,
+        max=limits.max_bytes,
     )
 
 
 def feature_count_problem(count: int, limits: ImportLimits) -> str | None:
     if count <= limits.max_features:
         return None
-    return (
-        f"the file has {count} features; at most {limits.max_features} sectors per import "
-        "(FIELDREPORT_MAX_SECTOR_FEATURES): split it into several files"
+    return N_(
+        "the file has %(n)s features; at most %(max)s sectors per import "
+        "(FIELDREPORT_MAX_SECTOR_FEATURES): split it into several files",
+        n=count,
+        max=limits.max_features,
     )
 
 
@@ -67,16 +72,21 @@ def vertex_problems(
         count = count_positions(_coordinates(raw))
         total += count
         if count > limits.max_vertices:
-            too_detailed[index] = (
-                f"{_name(raw)} has {count} vertices; at most {limits.max_vertices} per sector "
+            too_detailed[index] = N_(
+                "%(sector)s has %(n)s vertices; at most %(max)s per sector "
                 "(FIELDREPORT_MAX_SECTOR_VERTICES): simplify it in the GIS (e.g. QGIS "
-                "'Simplify') and import again"
+                "'Simplify') and import again",
+                sector=_name(raw),
+                n=count,
+                max=limits.max_vertices,
             )
     total_problem = None
     if total > limits.max_total_vertices:
-        total_problem = (
-            f"the file has {total} vertices in all; at most {limits.max_total_vertices} per "
-            "import (FIELDREPORT_MAX_SECTOR_TOTAL_VERTICES): simplify the sectors or split the file"
+        total_problem = N_(
+            "the file has %(n)s vertices in all; at most %(max)s per import "
+            "(FIELDREPORT_MAX_SECTOR_TOTAL_VERTICES): simplify the sectors or split the file",
+            n=total,
+            max=limits.max_total_vertices,
         )
     return too_detailed, total_problem
 
@@ -106,4 +116,6 @@ def _coordinates(raw: Any) -> Any:
 def _name(raw: Any) -> str:
     properties = raw.get("properties") if isinstance(raw, Mapping) else None
     code = properties.get("code") if isinstance(properties, Mapping) else None
-    return f"sector {code!r}" if isinstance(code, (str, int)) else "this sector"
+    return (
+        N_("sector %(code)s", code=repr(code)) if isinstance(code, str | int) else N_("this sector")
+    )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from fieldreport.accounts.models import User
 from fieldreport.accounts.roles import coordinates
 from fieldreport.accounts.service import audit
+from fieldreport.i18n import N_
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.models import CoordinatorSector, Sector
 
@@ -63,11 +64,11 @@ def set_coordinator_sectors(
     """Limit a coordinator to ``sector_ids``; an empty set lifts the limit (all sectors)."""
     coordinator = session.get(User, coordinator_id)
     if coordinator is None or coordinator.role != "coordinator":
-        raise SectorError("coordinator", "choose a coordinator")
+        raise SectorError("coordinator", N_("choose a coordinator"))
     wanted = set(sector_ids)
     known = set(session.scalars(select(Sector.id).where(Sector.id.in_(wanted))))
     if known != wanted:
-        raise SectorError("sectors", "unknown sector")
+        raise SectorError("sectors", N_("unknown sector"))
     session.execute(delete(CoordinatorSector).where(CoordinatorSector.user_id == coordinator_id))
     session.add_all(CoordinatorSector(user_id=coordinator_id, sector_id=s) for s in sorted(wanted))
     audit(

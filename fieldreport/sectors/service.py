@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
 from fieldreport.db import after_commit, utcnow
+from fieldreport.i18n import N_
 from fieldreport.jobs import JobQueue
 from fieldreport.sectors.display import display_features
 from fieldreport.sectors.errors import SectorAuthorityError, SectorError
@@ -108,7 +109,7 @@ def _drawn_feature(
     try:
         parsed_geometry = json.loads(geometry) if isinstance(geometry, str) else geometry
     except ValueError:
-        raise SectorError("geometry", "the drawn shape is not GeoJSON; draw it again") from None
+        raise SectorError("geometry", N_("the drawn shape is not GeoJSON; draw it again")) from None
     if isinstance(parsed_geometry, Mapping) and parsed_geometry.get("type") == "Feature":
         parsed_geometry = parsed_geometry.get("geometry")
     document = {
@@ -124,7 +125,11 @@ def _drawn_feature(
     try:
         (feature,) = parse_sector_collection(document, limits)
     except SectorImportError as error:
-        raise SectorError("geometry", "; ".join(p.reason for p in error.problems)) from None
+        reasons = [p.reason for p in error.problems]
+        # One reason keeps its message id (translated at the edge); several read in English.
+        raise SectorError(
+            "geometry", reasons[0] if len(reasons) == 1 else "; ".join(reasons)
+        ) from None
     return feature
 
 
@@ -151,10 +156,12 @@ def save_sector(
     feature = _drawn_feature(code, name, kind, geometry, limits)
     same_code = _by_code(session, feature.code)
     if same_code is not None and same_code.id != sector_id:
-        raise SectorError("code", f"the code {feature.code} is used by another sector")
+        raise SectorError(
+            "code", N_("the code %(code)s is used by another sector", code=feature.code)
+        )
     sector = session.get(Sector, sector_id) if sector_id is not None else Sector()
     if sector is None:
-        raise SectorError("code", "this sector no longer exists")
+        raise SectorError("code", N_("this sector no longer exists"))
     before = SectorState.of(sector) if sector_id is not None else None
     sector.code, sector.name, sector.kind = feature.code, feature.name, feature.kind
     sector.geometry, sector.active = feature.geometry, active

@@ -28,6 +28,7 @@ from fieldreport.sectors.view_helpers import require_unlimited, viewer_limits
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import client_address, runtime
 from fieldreport.web.transaction import request_session
+from fieldreport.web.words import words
 
 bp = Blueprint("sectors", __name__)
 
@@ -93,7 +94,7 @@ def import_file() -> Any:
             limits=ImportLimits.of(runtime().settings),
         )
     except SectorAuthorityError as error:
-        abort(403, description=error.message)
+        abort(403, description=words(error))
     except SectorImportError as error:
         return _index(form, problems=error.problems, status=422)
     flash(
@@ -125,9 +126,9 @@ def _save(form: SectorForm, sector: Sector | None) -> Sector | None:
             limits=ImportLimits.of(runtime().settings),
         )
     except SectorAuthorityError as error:
-        abort(403, description=error.message)
+        abort(403, description=words(error))
     except SectorError as error:
-        getattr(form, error.field, form.geometry).errors = [error.message]
+        getattr(form, error.field, form.geometry).errors = [words(error)]
     return None
 
 
@@ -194,7 +195,7 @@ def set_limits() -> Any:
     try:
         limits.set_coordinator_sectors(db, form.coordinator.data, form.sectors.data, current_user)
     except SectorError as error:
-        flash(error.message)
+        flash(words(error))
         return _index(status=422)
     flash(_("Coordinator's sectors saved."))
     return redirect(url_for("sectors.index"))

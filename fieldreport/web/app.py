@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, jsonify, redirect, request, url_for
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_compress import Compress
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -16,6 +16,7 @@ from fieldreport.config import PROJECT_ROOT, Settings, load_settings
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime
 from fieldreport.web.errors import register_error_handlers, wants_json
+from fieldreport.web.languages import select_locale
 from fieldreport.web.request_checks import refuse_malformed_forms
 from fieldreport.web.security import content_security_policy, security_headers
 from fieldreport.web.sessions import touch_seen_session, user_from_cookie
@@ -65,15 +66,6 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "COMPRESS_ALGORITHM": ["gzip"],
         "COMPRESS_MIN_SIZE": 500,
     }
-
-
-def _select_locale() -> str | None:
-    from flask import current_app
-
-    languages = current_app.extensions["fieldreport.runtime"].settings.languages
-    if current_user.is_authenticated and current_user.language in languages:
-        return current_user.language
-    return request.accept_languages.best_match(languages)
 
 
 def _select_timezone() -> str | None:
@@ -142,7 +134,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     app.before_request(refuse_malformed_forms)  # before the CSRF check, which trips on them
     csrf.init_app(app)
     _init_login(app)
-    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=_select_timezone)
     compress.init_app(app)
     app.after_request(security_headers)
     app.after_request(touch_seen_session)
@@ -174,5 +166,5 @@ def _init_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
         if wants_json():
-            return jsonify({"error": "Unauthorized", "message": "Log in first."}), 401
+            return jsonify({"error": "Unauthorized", "message": gettext("Log in first.")}), 401
         return redirect(url_for("accounts.login", next=request.full_path))

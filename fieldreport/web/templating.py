@@ -1,32 +1,22 @@
-"""Every template helper, registered in one place: times in the viewer's zone, taxonomy labels
-in the viewer's language, mission settings, and the page fragments other domains supply."""
+"""Every template helper, registered in one place: times in one format (web/dates.py), taxonomy
+labels and stored messages in the viewer's language (web/languages.py, web/words.py), mission
+settings, and the page fragments other domains supply."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
+from flask_babel import format_decimal, get_locale, gettext
 
 from fieldreport.accounts.roles import ROLE_LABELS
 from fieldreport.digests.views import digest_failures
 from fieldreport.reports import taxonomy
 from fieldreport.review.views import review_panel
 from fieldreport.sectors.assignment_views import todays_assignments
-
-
-def local_time(value: datetime | None, style: str = "medium") -> str:
-    """A UTC time shown in the viewer's zone (Flask-Babel's time zone selector)."""
-    if value is None:
-        return ""
-    return format_datetime(value, style)
-
-
-def short_day(day: date) -> str:
-    """A column heading in the viewer's language ("Mon 23 Nov")."""
-    return format_date(day, "EEE d MMM")
+from fieldreport.web.dates import local_date, local_time, short_day, time_zone_name
+from fieldreport.web.languages import language_label, script_words
+from fieldreport.web.words import words
 
 
 # The taxonomy names things in English message ids; the reader's language is chosen here.
@@ -74,17 +64,11 @@ def role_label(code: str) -> str:
     return gettext(ROLE_LABELS[code]) if code in ROLE_LABELS else code
 
 
-def language_label(code: str) -> str:
-    """A language by its own name ("English", "français"), so every reader finds theirs."""
-    try:
-        return Locale.parse(code).get_display_name() or code
-    except (UnknownLocaleError, ValueError):
-        return code
-
-
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["short_day"] = short_day
+    app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["words"] = words  # a stored message id in the reader's language
     app.jinja_env.globals.update(
         get_locale=get_locale,
         category_label=category_label,
@@ -98,6 +82,8 @@ def register_template_helpers(app: Flask) -> None:
         choice_label=choice_label,
         report_details=report_details,
         language_label=language_label,
+        script_words=script_words,
+        time_zone_name=time_zone_name,
     )
 
     @app.context_processor

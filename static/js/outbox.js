@@ -1,5 +1,6 @@
 // The outbox: reports and their photos wait in IndexedDB until the server has confirmed each.
 // Runs in pages and in the service worker (Background Sync); page-only parts check for document.
+import { formatTime } from "./i18n.js";
 import * as idb from "./idb.js";
 
 const MAX_DELAY_MS = 10 * 60 * 1000;
@@ -189,7 +190,7 @@ function renderEntry(entry) {
   item.dataset.clientId = entry.client_id;
   item.dataset.state = entry.state;
   const title = document.createElement("strong");
-  title.textContent = `${entry.body.category} · ${entry.body.subcategory} · ${entry.body.occurred_at.slice(0, 16).replace("T", " ")}`;
+  title.textContent = `${entry.body.category} · ${entry.body.subcategory} · ${formatTime(entry.body.occurred_at)}`;
   const state = document.createElement("span");
   state.className = `status state-${entry.state}`;
   state.textContent = words(entry.state);
