@@ -16,6 +16,7 @@ from fieldreport.config import PROJECT_ROOT, Settings, load_settings
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime
 from fieldreport.web.errors import register_error_handlers, wants_json
+from fieldreport.web.metrics import register_request_metrics
 from fieldreport.web.request_checks import refuse_malformed_forms
 from fieldreport.web.security import content_security_policy, security_headers
 from fieldreport.web.sessions import touch_seen_session, user_from_cookie
@@ -134,6 +135,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     app.extensions["fieldreport.runtime"] = runtime
     app.extensions["fieldreport.db"] = runtime.db
 
+    register_request_metrics(app)  # first: its clock starts before any other hook runs
     app.before_request(refuse_malformed_forms)  # before the CSRF check, which trips on them
     csrf.init_app(app)
     _init_login(app)
