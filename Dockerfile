@@ -24,5 +24,7 @@ ENV FIELDREPORT_DATA_DIR=/srv/fieldreport/data \
     FIELDREPORT_PROXY_HOPS=0
 VOLUME /srv/fieldreport/data
 EXPOSE 8000
-# Migrate, then serve. Workers: `docker run … fieldreport worker` with REDIS_URL set.
-CMD ["sh", "-c", "fieldreport init-db && exec gunicorn --bind 0.0.0.0:8000 --workers 3 --threads 4 'fieldreport:create_app()'"]
+# Migrate, then serve. Workers: `docker run … fieldreport worker` with REDIS_URL set (compose.yaml).
+# gunicorn's processes keep their metric values in PROMETHEUS_MULTIPROC_DIR, emptied at each
+# start, so /metrics adds up every process (README, "Metrics"); set FIELDREPORT_METRICS_TOKEN.
+CMD ["sh", "-c", "export PROMETHEUS_MULTIPROC_DIR=/tmp/fieldreport-metrics && rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && fieldreport init-db && exec gunicorn --bind 0.0.0.0:8000 --workers 3 --threads 4 'fieldreport:create_app()'"]

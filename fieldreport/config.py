@@ -75,6 +75,13 @@ class Settings:
     # and seconds between sweeps (escalations, and mail whose enqueue Redis lost).
     alert_escalate_minutes: float = 15.0
     alert_sweep_s: float = 30.0
+    # /metrics: a scraper shows this bearer token (admins need none); None: admins only.
+    metrics_token: str | None = None
+    # Where every process of this machine keeps its metric values (prometheus_client reads the
+    # same variable itself); None: each process answers for itself.
+    metrics_multiprocess_dir: Path | None = None
+    # One JSON line per request on standard error (fieldreport.logs).
+    request_log: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -250,6 +257,18 @@ def _alerts(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+def _observability(env: Mapping[str, str]) -> dict[str, object]:
+    """Metrics (README, "Metrics") and the request log."""
+    directory = env.get("PROMETHEUS_MULTIPROC_DIR") or None
+    if directory and not Path(directory).is_dir():
+        raise SettingsError(f"PROMETHEUS_MULTIPROC_DIR: {directory!r} is not a directory")
+    return {
+        "metrics_token": env.get("FIELDREPORT_METRICS_TOKEN") or None,
+        "metrics_multiprocess_dir": Path(directory) if directory else None,
+        "request_log": _bool(env, "FIELDREPORT_REQUEST_LOG", True),
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Build the settings from ``env`` (default: the process environment).
 
@@ -271,6 +290,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         **_jobs(env),
         **_security(env),
         **_alerts(env),
+        **_observability(env),
     }
     values.update(overrides)
     if values["proxy_hops"] < 0:  # type: ignore[operator]  (an override, tests)

@@ -27,6 +27,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from fieldreport import metrics
 from fieldreport.clock import PeriodicRunner, PeriodicTask
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class JobQueue:
         self.redis_url = settings.redis_url
         self._executor: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[Any]] = {}
+        self._queue_of: dict[str, str] = {}  # in-process job id -> its queue (metrics)
         self._lock = threading.Lock()
         self._redis: Any = None
         self._periodic: PeriodicRunner | None = None
@@ -105,7 +107,7 @@ class JobQueue:
         """
         if self.redis_url:
             return self._enqueue_rq(job, args, job_id=job_id, queue=queue)
-        self._enqueue_in_process(job, args, job_id=job_id)
+        self._enqueue_in_process(job, args, job_id=job_id, queue=queue)
         return True
 
     def enqueue_at(self, when: datetime, job: Job, *args: Any, job_id: str, queue: str) -> None:
@@ -202,24 +204,29 @@ class JobQueue:
                 return False
         return status is not None
 
-    def _enqueue_in_process(self, job: Job, args: tuple[Any, ...], *, job_id: str) -> None:
+    def _enqueue_in_process(
+        self, job: Job, args: tuple[Any, ...], *, job_id: str, queue: str
+    ) -> None:
         with self._lock:
             existing = self._pending.get(job_id)
             if existing is not None and not existing.done():
                 return
             self._pending = {key: job for key, job in self._pending.items() if not job.done()}
+            self._queue_of = {key: self._queue_of[key] for key in self._pending}
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
-            future = self._executor.submit(self._run, job, args, job_id)
+            future = self._executor.submit(self._run, job, args, job_id, queue)
             self._pending[job_id] = future
+            self._queue_of[job_id] = queue
 
-    def _run(self, job: Job, args: tuple[Any, ...], job_id: str) -> Any:
+    def _run(self, job: Job, args: tuple[Any, ...], job_id: str, queue: str = "default") -> Any:
         try:
             with self.activate():
                 return job(*args)
         except Exception:
             # No retry here: the job's record says where it stopped and the sweep takes it up.
             log.exception("in-process job %s failed", job_id)
+            metrics.JOB_FAILURES.labels(queue).inc()
             raise
 
     def drain(self, timeout: float = 60) -> None:
@@ -245,6 +252,28 @@ class JobQueue:
         except (RedisError, OSError):
             return "down"
         return "ok"
+
+    def counts(self) -> metrics.QueueCounts:
+        """Jobs waiting and jobs failed for good, by queue; None when Redis does not answer.
+
+        In-process, "queued" counts the jobs not finished (the running one too) and failures
+        are the ``fieldreport_jobs_failed`` counter instead.
+        """
+        if not self.redis_url:
+            with self._lock:
+                waiting = [self._queue_of.get(k) for k, f in self._pending.items() if not f.done()]
+            return {"queued": {name: waiting.count(name) for name in QUEUE_NAMES}, "failed": {}}
+        from redis.exceptions import RedisError
+        from rq.registry import FailedJobRegistry
+
+        try:
+            queues = [self.rq_queue(name) for name in QUEUE_NAMES]
+            return {
+                "queued": {queue.name: queue.count for queue in queues},
+                "failed": {queue.name: FailedJobRegistry(queue=queue).count for queue in queues},
+            }
+        except (RedisError, OSError):
+            return None
 
     def start_periodic(self, tasks: Iterable[PeriodicTask]) -> PeriodicRunner:
         """Run the periodic tasks (the sweep, …) from a daemon thread of this process.

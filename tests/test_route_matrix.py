@@ -100,6 +100,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/login/code"): (302, 302, 302, 302, 302, 302),
     ("GET", "/two-factor/enrol"): (302, 302, 302, 302, 302, 302),
     ("POST", "/two-factor/enrol"): (302, 302, 302, 302, 302, 302),
+    # A scraper shows FIELDREPORT_METRICS_TOKEN (401 without it); of the users, admins only.
+    ("GET", "/metrics"): (401, 403, 403, 403, 403, 200),
     ("GET", "/map"): (302, 403, 200, 200, 403, 200),
     ("GET", "/map/data.json"): (302, 403, 200, 200, 403, 200),
     ("GET", "/outbox"): (302, 200, 403, 403, 403, 403),

@@ -9,8 +9,14 @@ package: it is a program (``python -m worker``, or ``fieldreport worker`` which 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import time
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq.exceptions import StopRequested
 
 import fieldreport.models  # noqa: F401  (register every table before jobs are forked)
 from fieldreport.clock import PeriodicRunner
@@ -20,35 +26,57 @@ from fieldreport.logs import setup_logging
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime, set_process_default
 
+log = logging.getLogger(__name__)
+REDIS_RETRY_S = 2.0
+
 
 def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
     """Work jobs until stopped (or, with ``burst``, until the queues are empty).
 
     Returns whether any job was worked. Needs ``runtime.settings.redis_url``.
     """
-    from redis import Redis
-    from rq import Queue, Worker
-
     set_process_default(runtime)
     # Each job runs in a forked child; it must open its own database connections, not reuse
     # the parent's (SQLAlchemy's advice for engines that cross a fork).
     os.register_at_fork(after_in_child=lambda: runtime.db.engine.dispose(close=False))
-    connection = Redis.from_url(runtime.settings.redis_url, socket_connect_timeout=5)
-    queues = [Queue(name, connection=connection) for name in QUEUE_NAMES]
-    # While a job runs, this process beats every job_heartbeat_s; enqueuers judge by it whether
-    # a job marked started still has a living worker (fieldreport.jobs.JobQueue._in_flight).
-    rq_worker = Worker(
-        queues, connection=connection, job_monitoring_interval=runtime.settings.job_heartbeat_s
-    )
     if burst:
         PeriodicRunner(runtime.queue, PERIODIC_TASKS).run_due()
     else:
         runtime.queue.start_periodic(PERIODIC_TASKS)
     try:
-        # The scheduler moves jobs waiting for a retry (with back-off) back onto their queue.
-        return rq_worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        while True:
+            rq_worker = _rq_worker(runtime)
+            try:
+                # The scheduler moves jobs waiting for a retry (with back-off) to their queue.
+                worked = rq_worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+                if burst or rq_worker._stop_requested:
+                    return worked
+            except RedisConnectionError as error:
+                if burst:
+                    raise
+                log.warning("lost Redis (%s)", error)
+            # RQ quits when Redis goes away while it watches a job (bench/topology.py restarts
+            # Redis mid-run): work again, with a new worker, once Redis answers.
+            try:
+                time.sleep(REDIS_RETRY_S)
+            except StopRequested:  # RQ's signal handler: asked to stop while we waited
+                return False
+            log.warning("working again after losing Redis")
     finally:
         runtime.queue.shutdown()
+
+
+def _rq_worker(runtime: Runtime) -> Any:
+    from redis import Redis
+    from rq import Queue, Worker
+
+    connection = Redis.from_url(runtime.settings.redis_url, socket_connect_timeout=5)
+    queues = [Queue(name, connection=connection) for name in QUEUE_NAMES]
+    # While a job runs, this process beats every job_heartbeat_s; enqueuers judge by it whether
+    # a job marked started still has a living worker (fieldreport.jobs.JobQueue._in_flight).
+    return Worker(
+        queues, connection=connection, job_monitoring_interval=runtime.settings.job_heartbeat_s
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import logging
 import time
 from datetime import date
 
+from fieldreport import metrics
 from fieldreport.accounts.models import User
 from fieldreport.digests import email, sending, service
 from fieldreport.digests.models import Digest
@@ -31,7 +32,7 @@ def build(runtime: Runtime, day: date, timings: dict[str, float] | None = None) 
     ``timings``, when given, receives the seconds each phase took (``bench/digest.py``).
     """
     settings, zone = runtime.settings, runtime.settings.time_zone
-    began = time.perf_counter()
+    began = started = time.perf_counter()
     with runtime.db.session_scope() as session:
         service.start_build(session, day, zone)
     with runtime.db.session_scope(write=False) as session:
@@ -45,6 +46,7 @@ def build(runtime: Runtime, day: date, timings: dict[str, float] | None = None) 
         digest = service.mark_ready(session, day, zone, snapshot, signature, base)
     if timings is not None:
         timings.update(outputs.timings, figures=figures_s, store=time.perf_counter() - began)
+    metrics.DIGEST_BUILD_SECONDS.observe(time.perf_counter() - started)
     return digest
 
 

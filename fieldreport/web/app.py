@@ -17,6 +17,7 @@ from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime
 from fieldreport.web.errors import register_error_handlers, wants_json
 from fieldreport.web.languages import select_locale
+from fieldreport.web.metrics import register_request_metrics
 from fieldreport.web.request_checks import refuse_malformed_forms
 from fieldreport.web.security import content_security_policy, security_headers
 from fieldreport.web.sessions import touch_seen_session, user_from_cookie
@@ -131,6 +132,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     app.extensions["fieldreport.runtime"] = runtime
     app.extensions["fieldreport.db"] = runtime.db
 
+    register_request_metrics(app)  # first: its clock starts before any other hook runs
     app.before_request(refuse_malformed_forms)  # before the CSRF check, which trips on them
     csrf.init_app(app)
     _init_login(app)
