@@ -92,6 +92,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/two-factor/enrol"): (302, 302, 302, 302, 302, 302),
     ("GET", "/map"): (302, 403, 200, 200, 403, 200),
     ("GET", "/map/data.json"): (302, 403, 200, 200, 403, 200),
+    ("GET", "/map/sectors.json"): (302, 403, 200, 200, 403, 200),
+    ("GET", "/map/places.json"): (302, 403, 200, 200, 403, 200),
+    ("GET", "/map/reports/<int:report_id>.json"): (302, 403, 200, 404, 403, 200),
+    # 404 until an admin loads the offline extract.
+    ("GET", "/map/area.pmtiles"): (302, 403, 404, 404, 403, 404),
     ("GET", "/outbox"): (302, 200, 403, 403, 403, 403),
     ("GET", "/photos/<int:photo_id>/<any(display, thumb):kind>"): (302, 404, 404, 404, 404, 404),
     ("GET", "/photos/<int:photo_id>/original"): (302, 404, 200, 404, 403, 200),

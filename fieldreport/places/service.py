@@ -122,3 +122,17 @@ def describe_location(
     place, distance = found
     direction = compass_point(place.latitude, place.longitude, lat, lon)
     return phrase(place, distance, direction, translate)
+
+
+def places_in_box(
+    session: Session, west: float, south: float, east: float, north: float, limit: int = 200
+) -> list[Place]:
+    """The ``limit`` most populous places in a box (places of unknown size last): map labels."""
+    return list(
+        session.scalars(
+            select(Place)
+            .where(Place.latitude.between(south, north), Place.longitude.between(west, east))
+            .order_by(Place.population.is_(None), Place.population.desc(), Place.name)
+            .limit(limit)
+        )
+    )

@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldreport.review.views import bp as review_bp
     from fieldreport.sectors.assignment_views import bp as assignments_bp
     from fieldreport.sectors.day_views import bp as day_bp
+    from fieldreport.sectors.map_views import bp as map_bp
     from fieldreport.sectors.views import bp as sectors_bp
     from fieldreport.web.core import bp as core_bp
 
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         sectors_bp,
         assignments_bp,
         day_bp,
+        map_bp,
         review_bp,
         digests_bp,
         audit_bp,
