@@ -46,6 +46,8 @@ KNOWN = {
     "assignments.delete",
     "digests.rebuild",
     "digests.resend",
+    "places.load",
+    "places.load_area",
 }
 
 

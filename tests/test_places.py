@@ -5,10 +5,13 @@ described from the nearest real place ("4 km north-east of Arezzo"), on SQLite a
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from fieldreport.accounts.models import AuditLog
 from fieldreport.demo import DEMO_PLACES
 from fieldreport.places.finder import place_finder
 from fieldreport.places.gazetteer import parse_places
@@ -20,6 +23,7 @@ from fieldreport.places.service import (
     nearest_place,
     place_count,
 )
+from tests.helpers import csrf_from, file_report
 
 SAMPLE = Path(__file__).parent / "corpus" / "places" / "geonames-sample.txt"
 AREZZO = (43.44708, 11.86867)
@@ -124,3 +128,43 @@ def test_directions_are_translated_as_whole_sentences(loaded):
     with loaded.db.session_scope(write=False) as session:
         text = describe_location(session, lat, lon, lambda m: catalogue.get(m, m))
     assert text == "4 km au nord-est de Horlivka"
+
+
+def test_an_admin_loads_a_geonames_file_from_the_map_data_page(client_for, runtime):
+    admin = client_for("admin")
+    page = admin.get("/admin/places").get_data(as_text=True)
+    response = admin.post(
+        "/admin/places",
+        data={"csrf_token": csrf_from(page), "file": (SAMPLE.open("rb"), "UA.txt")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "5 places loaded; 1 lines refused." in text and "line 7: 3 columns" in text
+    with runtime.db.session_scope(write=False) as session:
+        assert place_count(session) == 5
+        assert session.scalar(select(AuditLog.detail).where(AuditLog.action == "places.load")) == {
+            "places": 5,
+            "refused": 1,
+        }
+
+
+def test_a_file_with_no_place_is_refused_and_the_gazetteer_kept(client_for, loaded):
+    admin = client_for("admin")
+    token = csrf_from(admin.get("/admin/places").get_data(as_text=True))
+    response = admin.post(
+        "/admin/places",
+        data={"csrf_token": token, "file": (io.BytesIO(b"\xff\xfe binary"), "x.txt")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422 and "not UTF-8" in response.get_data(as_text=True)
+    with loaded.db.session_scope(write=False) as session:
+        assert place_count(session) == 1853
+
+
+def test_the_report_page_says_where_the_report_is(client_for, loaded, users):
+    with loaded.db.session_scope() as session:
+        report = file_report(session, users.observer, AREZZO[0] + 0.02, AREZZO[1])
+    page = client_for("coord").get(f"/reports/{report.id}").get_data(as_text=True)
+    assert '<dd class="place">2 km north of Arezzo</dd>' in page

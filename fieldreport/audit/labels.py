@@ -37,6 +37,8 @@ ACTION_LABELS: dict[str, str] = {
     "digest_failed": N_("Digest build failed"),
     "digest_sent": N_("Digest sent"),
     "digest_send_failed": N_("Digest could not be sent"),
+    "places.load": N_("Place names loaded"),
+    "map.area_load": N_("Offline map extract loaded"),
 }
 UNKNOWN_ACTION = N_("Other event")
 

@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldreport.audit.views import bp as audit_bp
     from fieldreport.digests.views import bp as digests_bp
     from fieldreport.photos.views import bp as photos_bp
+    from fieldreport.places.views import bp as places_bp
     from fieldreport.reports.offline_views import bp as offline_bp
     from fieldreport.reports.views import bp as reports_bp
     from fieldreport.review.views import bp as review_bp
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
         assignments_bp,
         day_bp,
         map_bp,
+        places_bp,
         review_bp,
         digests_bp,
         audit_bp,

@@ -12,6 +12,7 @@ from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from fieldreport.accounts.roles import ROLE_LABELS
 from fieldreport.digests.views import digest_failures
+from fieldreport.places.views import location_words
 from fieldreport.reports import taxonomy
 from fieldreport.review.views import review_panel
 from fieldreport.sectors.assignment_views import todays_assignments
@@ -73,6 +74,7 @@ def register_template_helpers(app: Flask) -> None:
         todays_assignments=todays_assignments,
         role_label=role_label,
         language_label=language_label,
+        describe_location=location_words,
     )
 
     @app.context_processor

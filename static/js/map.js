@@ -159,15 +159,14 @@ async function reportPopup(id) {
 }
 
 function bindReportPopup(marker, id) {
-  marker.bindPopup(() => {
-    const holder = document.createElement('div');
-    holder.className = 'report-popup loading';
-    reportPopup(id).then((box) => {
-      holder.replaceWith(box);
-      marker.getPopup().update();
-    });
-    return holder;
-  }, { maxWidth: 300, minWidth: 220 });
+  const holder = document.createElement('div');
+  holder.className = 'report-popup loading';
+  marker.bindPopup(holder, { maxWidth: 300, minWidth: 220 });
+  marker.on('popupopen', async () => {
+    if (marker.popupLoaded) return;
+    marker.popupLoaded = true;
+    marker.setPopupContent(await reportPopup(id));
+  });
 }
 
 function spotPopup(ids) {
@@ -213,6 +212,7 @@ function drawReports(data) {
   element.dataset.points = String(data.points.length);
   element.dataset.clusters = String(data.clusters.length);
   element.dataset.total = String(data.total);
+  element.dataset.zoom = String(data.zoom);
   status.textContent = data.total
     ? words.summary.replace('{total}', data.total.toLocaleString()).replace('{view}', data.in_view.toLocaleString())
     : words.empty;
