@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog
 from fieldreport.demo import DEMO_PLACES
+from fieldreport.digests import tasks as digest_tasks
 from fieldreport.places.finder import place_finder
 from fieldreport.places.gazetteer import parse_places
 from fieldreport.places.service import (
@@ -23,6 +24,7 @@ from fieldreport.places.service import (
     nearest_place,
     place_count,
 )
+from tests.digest_factories import hand_counted_day
 from tests.helpers import csrf_from, file_report
 
 SAMPLE = Path(__file__).parent / "corpus" / "places" / "geonames-sample.txt"
@@ -168,3 +170,19 @@ def test_the_report_page_says_where_the_report_is(client_for, loaded, users):
         report = file_report(session, users.observer, AREZZO[0] + 0.02, AREZZO[1])
     page = client_for("coord").get(f"/reports/{report.id}").get_data(as_text=True)
     assert '<dd class="place">2 km north of Arezzo</dd>' in page
+
+
+def test_the_exports_say_where_each_report_is(client_for, loaded, users):
+    with loaded.db.session_scope() as session:
+        day = hand_counted_day(session, users)
+    digest_tasks.request_build(loaded.queue, day)
+    loaded.queue.drain()
+    client = client_for("comm")
+    csv_text = client.get(f"/digests/{day.isoformat()}/reports.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    features = client.get(f"/digests/{day.isoformat()}/reports.geojson").get_json()["features"]
+    with loaded.db.session_scope(write=False) as session:
+        for row in rows:
+            expected = describe_location(session, float(row["latitude"]), float(row["longitude"]))
+            assert row["place"] == expected and expected
+    assert [f["properties"]["place"] for f in features] == [row["place"] for row in rows]

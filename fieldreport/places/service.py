@@ -101,12 +101,12 @@ def nearest_place(session: Session, lat: float, lon: float) -> tuple[Place, floa
     return None
 
 
-def phrase(place: Place, distance_km: float, direction: str, translate: Translate) -> str:
+def phrase(name: str, distance_km: float, direction: str, translate: Translate) -> str:
     """ "4 km north-east of Arezzo" (or "in Arezzo" within 1 km of its centre)."""
     if distance_km < INSIDE_KM:
-        return translate(IN_PLACE) % {"place": place.name}
+        return translate(IN_PLACE) % {"place": name}
     shown = f"{distance_km:.0f}" if distance_km >= 2 else f"{distance_km:.1f}"
-    return translate(SENTENCES[direction]) % {"distance": shown, "place": place.name}
+    return translate(SENTENCES[direction]) % {"distance": shown, "place": name}
 
 
 def describe_location(
@@ -121,7 +121,7 @@ def describe_location(
         return None
     place, distance = found
     direction = compass_point(place.latitude, place.longitude, lat, lon)
-    return phrase(place, distance, direction, translate)
+    return phrase(place.name, distance, direction, translate)
 
 
 def places_in_box(
