@@ -192,3 +192,24 @@ def test_screenshot_of_the_map_for_the_docs(browser, live_server):
     page.screenshot(path=str(DOCS / "map.png"))
     context.close()
     assert (DOCS / "map.png").stat().st_size > 20_000
+
+
+def test_drawing_a_sector_fills_the_geometry_field(tablet_context, live_server):
+    page = tablet_context.new_page()
+    base = live_server["url"]
+    _log_in(page, base)
+    page.goto(f"{base}/sectors/new")
+    page.wait_for_selector(".draw-tools:not([hidden])")
+    box = page.locator("#draw-map").bounding_box()
+    for dx, dy in ((0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6)):
+        page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+    page.click("button[data-draw=finish]")
+    geometry = json.loads(page.input_value("#geometry"))
+    assert geometry["type"] == "Polygon"
+    ring = geometry["coordinates"][0]
+    assert len(ring) == 5 and ring[0] == ring[-1]
+    page.fill("input[name=code]", "NEW-1")
+    page.fill("input[name=name]", "Drawn in the browser")
+    page.click("#sector-form button[type=submit]")
+    page.wait_for_url(f"{base}/sectors")
+    assert "NEW-1" in page.content()
