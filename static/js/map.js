@@ -4,6 +4,7 @@
 // Reports come clustered by the server for the current zoom and view (/map/data.json): every
 // report of the day is counted at every zoom; a single report is its exact point.
 import { categoryMark, clusterIcon, pointIcon } from './map-marks.js';
+import { drawWorld } from './world-layer.js';
 
 const L = window.L;
 const element = document.getElementById('map');
@@ -32,25 +33,8 @@ const canvas = L.canvas({ pane: 'world' });
 const world = L.layerGroup([], { pane: 'world' }).addTo(map);
 let worldDetail = false;
 
-async function drawWorld(url) {
-  const response = await fetch(url);
-  const topo = await response.json();
-  const { feature, mesh } = window.topojson;
-  const countries = topo.objects.countries;
-  const land = L.geoJSON(feature(topo, countries), {
-    renderer: canvas, pane: 'world', interactive: false,
-    style: { stroke: false, fillColor: '#f4f1e8', fillOpacity: 1 },
-  });
-  const borders = L.geoJSON(mesh(topo, countries, (a, b) => a !== b), {
-    renderer: canvas, pane: 'world', interactive: false,
-    style: { color: '#8a8a8a', weight: 1, dashArray: '4 3' },
-  });
-  const coast = L.geoJSON(mesh(topo, countries, (a, b) => a === b), {
-    renderer: canvas, pane: 'world', interactive: false,
-    style: { color: '#5b7a99', weight: 1.2 },
-  });
-  world.clearLayers();
-  [land, borders, coast].forEach((layer) => world.addLayer(layer));
+async function showWorld(url) {
+  await drawWorld(L, world, canvas, url);
   element.dataset.base = url.includes('10m') ? 'detail' : 'world';
 }
 
@@ -261,7 +245,7 @@ async function loadSectors() {
 
 async function start() {
   map.setView([30, 15], minZoom);
-  const base = drawWorld(element.dataset.world).catch(() => { element.dataset.base = 'none'; });
+  const base = showWorld(element.dataset.world).catch(() => { element.dataset.base = 'none'; });
   await loadSectors();
   const bounds = coverage.getBounds();
   if (!bounds.isValid()) {
@@ -279,7 +263,7 @@ async function start() {
     loadPlaces(viewBox());
     if (!worldDetail && map.getZoom() >= 7) {
       worldDetail = true;
-      drawWorld(element.dataset.worldDetail).catch(() => {});
+      showWorld(element.dataset.worldDetail).catch(() => {});
     }
   });
   map.fire('moveend');
