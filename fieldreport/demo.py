@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from fieldreport.accounts.models import User
 from fieldreport.accounts.service import create_user
 from fieldreport.db import utcnow
+from fieldreport.places.gazetteer import parse_places
+from fieldreport.places.service import load_places
 from fieldreport.reports.schemas import validate_report
 from fieldreport.reports.service import submit_report
 from fieldreport.sectors.assignments import create_assignment
@@ -117,6 +119,10 @@ def _write_credentials(path: Path, lines: list[str]) -> None:
         handle.write("\n".join(lines) + "\n")
 
 
+# GeoNames (CC BY 4.0) extract: Ukraine, Tuscany, Madrid (fieldreport/data/places/README.md).
+DEMO_PLACES = Path(__file__).resolve().parent / "data" / "places" / "places-geonames.csv"
+
+
 def has_users(session: Session) -> bool:
     return bool(session.scalar(select(func.count(User.id))))
 
@@ -134,6 +140,7 @@ def create_demo(session: Session, data_dir: Path, parties: tuple[str, ...]) -> l
     for code, name, kind, geometry in DEMO_SECTORS:
         session.add(Sector(code=code, name=name, kind=kind, geometry=geometry))
     session.flush()
+    load_places(session, parse_places(DEMO_PLACES.read_text(encoding="utf-8")).rows)
     now = utcnow()
     _assign_for_two_weeks(session, users, now.date())
     for observer, category, sub, lat, lon, hours_ago, details, narrative in DEMO_REPORTS:

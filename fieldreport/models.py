@@ -4,6 +4,7 @@ from fieldreport.accounts.models import AuditLog, User
 from fieldreport.alerts.models import Alert, AlertAddress
 from fieldreport.digests.models import Digest, DigestSend
 from fieldreport.photos.models import Photo
+from fieldreport.places.models import Place
 from fieldreport.reports.models import Report, ReportVersion
 from fieldreport.review.models import ReviewEvent
 from fieldreport.sectors.models import Assignment, CoordinatorSector, Sector
@@ -17,6 +18,7 @@ __all__ = [
     "Digest",
     "DigestSend",
     "Photo",
+    "Place",
     "Report",
     "ReportVersion",
     "ReviewEvent",

@@ -412,17 +412,13 @@ def test_map_data_holds_the_days_reports_with_colours_and_filters(
         )
     client = client_for("coord")
     day = world["day"].isoformat()
-    data = client.get(f"/map/data.json?day={day}").get_json()
-    assert len(data["sectors"]["features"]) == 3
-    points = data["reports"]["features"]
-    assert len(points) == 2
-    for point in points:
-        assert point["properties"]["colour"].startswith("#")
-        assert point["properties"]["url"].startswith("/reports/")
-    only = client.get(f"/map/data.json?day={day}&category=civilian_harm").get_json()
-    assert [p["properties"]["category"] for p in only["reports"]["features"]] == ["civilian_harm"]
+    assert len(client.get(f"/map/sectors.json?day={day}").get_json()["features"]) == 3
+    data = client.get(f"/map/data.json?day={day}&zoom=15").get_json()
+    assert len(data["points"]) == 2
+    only = client.get(f"/map/data.json?day={day}&zoom=15&category=civilian_harm").get_json()
+    assert [only["categories"][p[3]] for p in only["points"]] == ["civilian_harm"]
     other_day = (world["day"] - timedelta(days=3)).isoformat()
-    assert client.get(f"/map/data.json?day={other_day}").get_json()["reports"]["features"] == []
+    assert client.get(f"/map/data.json?day={other_day}").get_json()["total"] == 0
 
 
 def test_map_page_uses_vendored_leaflet_and_no_tiles_by_default(client_for, world):
@@ -470,9 +466,9 @@ def test_admin_limits_a_coordinator_who_then_sees_only_those_sectors(
     assert coord.get(f"/sectors/{east}/edit").status_code == 404
     with runtime.db.session_scope() as session:
         file_report(session, users.observer2, 43.47, 11.95)
-    data = coord.get(f"/map/data.json?day={world['day'].isoformat()}").get_json()
-    assert [p["properties"]["id"] for p in data["reports"]["features"]] == [world["report"]]
-    assert len(data["sectors"]["features"]) == 1
+    data = coord.get(f"/map/data.json?day={world['day'].isoformat()}&zoom=15").get_json()
+    assert [p[0] for p in data["points"]] == [world["report"]]
+    assert len(coord.get("/map/sectors.json").get_json()["features"]) == 1
 
 
 @pytest.fixture
@@ -564,7 +560,7 @@ def test_a_limited_coordinator_cannot_see_or_review_reports_of_another_sector(
     assert decided.status_code == 404
     assert world["client_id"] not in client.get("/review").get_data(as_text=True)
     data = client.get(f"/map/data.json?day={world['day'].isoformat()}").get_json()
-    assert data["reports"]["features"] == []
+    assert data["total"] == 0
     with runtime.db.session_scope(write=False) as session:
         assert session.get(Report, world["report"]).status == "submitted"
 

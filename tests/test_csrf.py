@@ -50,6 +50,8 @@ KNOWN = {
     "alerts.acknowledge",
     "alerts.address",
     "review.reopen",
+    "places.load",
+    "places.load_area",
 }
 
 

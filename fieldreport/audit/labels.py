@@ -41,6 +41,8 @@ ACTION_LABELS: dict[str, str] = {
     "alert.escalated": N_("Urgent report alert passed to the admins"),
     "alert.address": N_("Alert email address changed"),
     "review.reopened": N_("Review decision reopened"),
+    "places.load": N_("Place names loaded"),
+    "map.area_load": N_("Offline map extract loaded"),
 }
 UNKNOWN_ACTION = N_("Other event")
 

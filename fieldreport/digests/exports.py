@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fieldreport.digests.rows import EXPORT_COLUMNS
@@ -63,3 +63,12 @@ def geojson_chunks(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 
 
 geojson_chunks.mimetype = "application/geo+json"  # type: ignore[attr-defined]
+
+
+def with_places(
+    rows: Iterator[dict[str, Any]], describe: Callable[[float, float], str]
+) -> Iterator[dict[str, Any]]:
+    """Each row with its ``place`` in words, from the gazetteer (`places.finder.place_finder`)."""
+    for row in rows:
+        row["place"] = describe(row["latitude"], row["longitude"])
+        yield row

@@ -96,6 +96,7 @@ EXPORT_COLUMNS = (
     "urgent",
     "team",
     "narrative",
+    "place",  # "4 km north-east of Arezzo": added by exports.with_places from the gazetteer
 )
 
 

@@ -30,6 +30,7 @@ from markupsafe import Markup
 from fieldreport.accounts.roles import COORDINATION, DIGEST_READERS
 from fieldreport.digests import exports, rows, service, tasks
 from fieldreport.digests.forms import RebuildForm, ResendForm
+from fieldreport.places.finder import place_finder
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
 from fieldreport.web.lookups import day_or_404
@@ -196,7 +197,7 @@ def _stream(day: date, render: Any) -> Response:
     def generate() -> Iterator[str]:
         with database.session_scope(write=False) as session:
             found = rows.verified_reports(session, day, settings.zone, sector_ids=sector_ids)
-            yield from render(found)
+            yield from render(exports.with_places(found, place_finder(session)))
 
     return Response(stream_with_context(generate()), content_type=render.mimetype)
 

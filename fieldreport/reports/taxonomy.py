@@ -335,6 +335,18 @@ CATEGORY_COLOURS: Mapping[str, tuple[int, int, int]] = {
     "other": (120, 120, 120),  # neutral grey
 }
 
+# A shape per category as well as a colour, so that no reader depends on colour alone (WCAG
+# 1.4.1): the web map draws these (static/js/map.js).
+CATEGORY_SHAPES = {
+    "ceasefire_violation": "circle",
+    "weapons_forces": "square",
+    "freedom_of_movement": "diamond",
+    "civilian_harm": "triangle",
+    "repatriation": "hexagon",
+    "humanitarian": "cross",
+    "other": "triangle-down",
+}
+
 
 def category_label(code: str) -> str:
     """The English message id of a category's label (the code itself when unknown)."""

@@ -18,6 +18,7 @@ from flask_login import current_user
 from fieldreport.accounts.roles import ADMIN, COORDINATION, OBSERVER, coordinates
 from fieldreport.pagination import BadCursor
 from fieldreport.photos import service as photos
+from fieldreport.places.views import location_words
 from fieldreport.reports.taxonomy import CATEGORIES
 from fieldreport.review import desk, service
 from fieldreport.review.forms import AnswerForm, ReopenForm, ReviewForm
@@ -82,15 +83,6 @@ def _outline(db: Any, sector_id: int | None) -> dict[str, Any] | None:
     return found[0].geometry if found else None
 
 
-def _place_words(db: Any, latitude: float, longitude: float) -> Any:
-    """The report's place in words ("4 km north-east of Zalizne") once the gazetteer is in."""
-    try:
-        from fieldreport.places.service import describe_location  # type: ignore[import-not-found]
-    except ImportError:  # the gazetteer lands with the map's work (issue 14)
-        return None
-    return describe_location(db, latitude, longitude)
-
-
 @bp.get("/review/<int:report_id>")
 @roles_required(*COORDINATION)
 def report(report_id: int) -> Any:
@@ -103,7 +95,7 @@ def report(report_id: int) -> Any:
         photos=photos.photos_of(db, found),
         show_observer=True,
         outline=_outline(db, found.sector_id),
-        place=_place_words(db, found.latitude, found.longitude),
+        place=location_words(found.latitude, found.longitude),
         tile_url=runtime().settings.map_tile_url,
         next_report=desk.next_in_queue(db, current_user, found),
         reopen_form=ReopenForm() if current_user.role == ADMIN else None,

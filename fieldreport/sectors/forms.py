@@ -28,6 +28,8 @@ KIND_CHOICES = [
 class ImportForm(FlaskForm):
     file = FileField(_l("GeoJSON file"))
     text = TextAreaField(_l("…or paste the GeoJSON here"), validators=[Optional()])
+    # Set by the repair preview's button: the coordinator saw the mended outlines.
+    accept_repairs = BooleanField(default=False)
 
 
 class SectorForm(FlaskForm):

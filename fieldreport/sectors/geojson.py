@@ -55,6 +55,8 @@ class SectorFeature:
     name: str
     kind: str
     geometry: dict[str, Any]
+    repair: str | None = None  # what was mended (`repair`), shown before the import is saved
+    original: dict[str, Any] | None = None  # the outline as given, when repaired (preview)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ def parse_sector_collection(
     All-or-nothing: either every feature is returned, or `SectorImportError` lists every problem
     found (feature index and a plain reason) so the coordinator can fix the file in one go.
     Geometries are never repaired silently: a sector's line may be the subject of an agreement
-    between the parties, so a self-intersecting polygon is refused and must be fixed at source.
+    between the parties. An outline invalid by a hair comes back mended with its `repair` note
+    (the caller shows it before saving); one whose repair changes its area is refused.
     Files over `limits` are refused before any geometry is built (`import_limits`).
     """
     too_large = size_problem(document, limits)
@@ -259,9 +262,13 @@ def _parse_feature(raw: Any, reasons: list[str], *, check_range: bool) -> Sector
     code = _text_property(properties, "code", MAX_CODE_LENGTH, reasons)
     name = _text_property(properties, "name", MAX_NAME_LENGTH, reasons)
     kind = _kind_property(properties, reasons)
-    geometry = parse_geometry(raw.get("geometry"), reasons, check_range=check_range)
+    notes: list[str] = []
+    geometry = parse_geometry(raw.get("geometry"), reasons, check_range=check_range, notes=notes)
     if code is None or name is None or geometry is None or reasons:
         return None
+    if notes:
+        original = raw.get("geometry")
+        return SectorFeature(code, name, kind, geometry, "; ".join(notes), original)
     return SectorFeature(code=code, name=name, kind=kind, geometry=geometry)
 
 

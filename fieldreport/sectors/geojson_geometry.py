@@ -2,7 +2,9 @@
 
 Each check appends plain reasons for a coordinator to `reasons` (shared with the feature's other
 checks) and returns None on refusal. Geometries are never repaired silently: a sector's line may
-be the subject of an agreement between the parties, so it must be fixed at source.
+be the subject of an agreement between the parties. An outline invalid by a hair is mended
+(`repair`) only when the caller passes ``notes``, which then holds what was done, for the
+coordinator to see with a preview before anything is saved.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from fieldreport.i18n import N_
+from fieldreport.sectors.repair import repair_polygonal
 
 Ring = list[tuple[float, float]]
 
@@ -32,10 +35,13 @@ _GEOS_PLAIN = {
 }
 
 
-def parse_geometry(raw: Any, reasons: list[str], *, check_range: bool) -> dict[str, Any] | None:
+def parse_geometry(
+    raw: Any, reasons: list[str], *, check_range: bool, notes: list[str] | None = None
+) -> dict[str, Any] | None:
     """Check a GeoJSON geometry structurally and with GEOS; return it normalised or None.
 
     `check_range` is off when the file's CRS was already refused: its numbers are not lon/lat.
+    With ``notes``, an invalid outline whose repair keeps its area is repaired (note appended).
     """
     coordinates = _polygonal_coordinates(raw, reasons)
     if coordinates is None:
@@ -50,7 +56,7 @@ def parse_geometry(raw: Any, reasons: list[str], *, check_range: bool) -> dict[s
         if range_problem:
             reasons.append(range_problem)
             return None
-    geom = _valid_shape(polygons, multi, reasons)
+    geom = _valid_shape(polygons, multi, reasons, notes)
     if geom is None:
         return None
     lons = [lon for lon, _ in positions]
@@ -215,24 +221,41 @@ def _range_problem(positions: Ring) -> str | None:
 
 
 def _valid_shape(
-    polygons: list[list[Ring]], multi: bool, reasons: list[str]
+    polygons: list[list[Ring]], multi: bool, reasons: list[str], notes: list[str] | None
 ) -> BaseGeometry | None:
-    """The Shapely shape of the rings if GEOS finds it valid and it encloses an area."""
+    """The Shapely shape of the rings if GEOS finds it valid (or it was mended) with an area."""
     geom = shapely.MultiPolygon([(rings[0], rings[1:]) for rings in polygons])
     if not multi:
         geom = geom.geoms[0]
     validity = shapely.is_valid_reason(geom)
-    if validity != "Valid Geometry":
+    if validity != "Valid Geometry" and notes is None:
         reasons.append(_plain_validity(validity, multi))
         return None
+    if validity != "Valid Geometry":
+        repair = repair_polygonal(geom, _plain_problem(validity, multi))
+        if repair.geometry is None:
+            reasons.append(repair.note + _FIX_IN_GIS)
+            return None
+        notes.append(repair.note)
+        geom = repair.geometry
     if geom.is_empty or geom.area == 0:
         reasons.append(N_("empty: the polygon encloses no area"))
         return None
     return geom
 
 
+_FIX_IN_GIS = (
+    "; fix it in the GIS (e.g. QGIS 'Fix geometries', then check the result) and import again"
+)
+
+
 def _plain_validity(reason: str, multi: bool) -> str:
     """Turn a GEOS reason ("Self-intersection[11.9 43.5]") into a sentence for a coordinator."""
+    return _plain_problem(reason, multi) + _FIX_IN_GIS
+
+
+def _plain_problem(reason: str, multi: bool) -> str:
+    """What GEOS found, and where, in words (without the advice)."""
     match = _GEOS_REASON.match(reason)
     if not match:
         return N_("invalid polygon: %(reason)s", reason=reason)

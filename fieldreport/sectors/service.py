@@ -22,6 +22,7 @@ from fieldreport.jobs import JobQueue
 from fieldreport.sectors.display import display_features
 from fieldreport.sectors.errors import SectorAuthorityError, SectorError
 from fieldreport.sectors.geojson import (
+    FeatureProblem,
     SectorFeature,
     SectorImportError,
     parse_sector_collection,
@@ -42,6 +43,24 @@ class ImportOutcome:
     @property
     def count(self) -> int:
         return len(self.created) + len(self.updated)
+
+
+class RepairNeeded(SectorImportError):
+    """Some outlines were mended (`repair`): nothing is saved until the repairs are accepted.
+
+    Its problems are the repair notes, so a caller that offers no preview (the API, the command
+    line) refuses the file with those reasons; the import page shows them on a map instead.
+    """
+
+    def __init__(self, features: list[SectorFeature]) -> None:
+        self.features = features
+        super().__init__(
+            [
+                FeatureProblem(i, f"{f.repair}; accept the repair to import it")
+                for i, f in enumerate(features)
+                if f.repair
+            ]
+        )
 
 
 def _by_code(session: Session, code: str) -> Sector | None:
@@ -68,8 +87,12 @@ def import_sector_collection(
     *,
     address: str | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
+    accept_repairs: bool = False,
 ) -> ImportOutcome:
     """Import a GeoJSON FeatureCollection: all features or none (`SectorImportError`).
+
+    An outline mended by `repair` is saved only with ``accept_repairs`` (the coordinator saw the
+    preview and the change in area); otherwise `RepairNeeded` says what would be repaired.
 
     A code that exists already is an update of that sector (geometry, name, kind; reactivated),
     so re-importing a corrected file is the way to fix lines drawn elsewhere. The whole file is
@@ -78,6 +101,8 @@ def import_sector_collection(
     """
     _require_authority(session, actor)
     features = parse_sector_collection(document, limits)
+    if not accept_repairs and any(f.repair for f in features):
+        raise RepairNeeded(features)
     existing = {sector.code.casefold(): sector for sector in session.scalars(select(Sector))}
     created: list[str] = []
     updated: list[str] = []
@@ -130,6 +155,8 @@ def _drawn_feature(
         raise SectorError(
             "geometry", reasons[0] if len(reasons) == 1 else "; ".join(reasons)
         ) from None
+    if feature.repair:
+        raise SectorError("geometry", f"{feature.repair}; draw it again without crossing lines")
     return feature
 
 

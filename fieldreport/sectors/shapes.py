@@ -36,11 +36,14 @@ def overlap_rank(kind: str, geom: BaseGeometry) -> tuple[int, float]:
 
     Public so that the benchmark's reference loop applies the very rule of `SectorLocator`.
     """
-    return kind_priority(kind), _geodesic_area_m2(geom)
+    return kind_priority(kind), geodesic_area_m2(geom)
 
 
-def _geodesic_area_m2(geom: BaseGeometry) -> float:
+def geodesic_area_m2(geom: BaseGeometry) -> float:
     """Area on the sphere, so "smaller sector" means the same at every latitude.
+
+    Each ring's area is its shoelace sum, as drawn: on an invalid ring that crosses itself the
+    lobes of opposite turn cancel (a bow-tie encloses no area), which `repair` relies on.
 
     Planar area in square degrees would favour northern sectors (a degree of longitude shrinks
     with latitude). Spherical-excess formula as in Chamberlain & Duquette (JPL, 2007).

@@ -92,9 +92,14 @@ def import_file() -> Any:
             runtime().queue,
             address=client_address(),
             limits=ImportLimits.of(runtime().settings),
+            accept_repairs=form.accept_repairs.data,
         )
     except SectorAuthorityError as error:
         abort(403, description=words(error))
+    except service.RepairNeeded as needed:
+        return render_template(
+            "sectors/repair_preview.html", form=form, document=data.decode(), needed=needed
+        )
     except SectorImportError as error:
         return _index(form, problems=error.problems, status=422)
     flash(

@@ -87,11 +87,13 @@ def _register_blueprints(app: Flask) -> None:
     from fieldreport.audit.views import bp as audit_bp
     from fieldreport.digests.views import bp as digests_bp
     from fieldreport.photos.views import bp as photos_bp
+    from fieldreport.places.views import bp as places_bp
     from fieldreport.reports.offline_views import bp as offline_bp
     from fieldreport.reports.views import bp as reports_bp
     from fieldreport.review.views import bp as review_bp
     from fieldreport.sectors.assignment_views import bp as assignments_bp
     from fieldreport.sectors.day_views import bp as day_bp
+    from fieldreport.sectors.map_views import bp as map_bp
     from fieldreport.sectors.views import bp as sectors_bp
     from fieldreport.web.core import bp as core_bp
 
@@ -104,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
         sectors_bp,
         assignments_bp,
         day_bp,
+        map_bp,
+        places_bp,
         review_bp,
         digests_bp,
         audit_bp,

@@ -11,6 +11,7 @@ from flask_babel import format_decimal, get_locale, gettext
 
 from fieldreport.accounts.roles import ROLE_LABELS
 from fieldreport.digests.views import digest_failures
+from fieldreport.places.views import location_words
 from fieldreport.reports import taxonomy
 from fieldreport.review.views import review_panel
 from fieldreport.sectors.assignment_views import todays_assignments
@@ -84,6 +85,7 @@ def register_template_helpers(app: Flask) -> None:
         language_label=language_label,
         script_words=script_words,
         time_zone_name=time_zone_name,
+        describe_location=location_words,
     )
 
     @app.context_processor

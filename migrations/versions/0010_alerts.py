@@ -13,7 +13,7 @@ from alembic import op
 import fieldreport.db
 
 revision = "0010_alerts"
-down_revision = "0004"
+down_revision = "0009_places"
 branch_labels = None
 depends_on = None
 

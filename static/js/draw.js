@@ -1,5 +1,7 @@
 // Draw a sector on the map: tap to add corners, "Finish" writes a GeoJSON Polygon into the
 // form's geometry field (which also accepts pasted GeoJSON, so the page works without JS).
+import { drawWorld } from './world-layer.js';
+
 const L = window.L;
 const element = document.getElementById('draw-map');
 const field = document.getElementById('geometry');
@@ -8,6 +10,9 @@ const status = document.getElementById('draw-status');
 const form = document.getElementById('sector-form');
 
 const map = L.map(element, { doubleClickZoom: false, zoomSnap: 0.5 });
+map.createPane('world').style.zIndex = '200';
+const world = L.layerGroup().addTo(map);
+drawWorld(L, world, L.canvas({ pane: 'world' }), element.dataset.world).catch(() => {});
 if (element.dataset.tiles) L.tileLayer(element.dataset.tiles, { maxZoom: 19 }).addTo(map);
 map.setView([0, 0], 2);
 tools.hidden = false;

@@ -1,0 +1,60 @@
+"""Describe many positions at once (an export of 100,000 reports) from places held in memory.
+
+`service.describe_location` asks the database once per position: right for one page, too slow
+for a file. Here the gazetteer's names and positions are read once (plain rows, no ORM objects)
+into a grid of cells of ``CELL_DEG`` degrees, and each position looks only at the cells around.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fieldreport.places.models import Place
+from fieldreport.places.service import Translate, compass_point, haversine_km, phrase
+
+CELL_DEG = 0.5  # about 55 km of latitude: the neighbouring cells cover any place within 40 km
+RADIUS_KM = 40.0
+Entry = tuple[str, float, float]
+
+
+def place_finder(session: Session, translate: Translate = str) -> Callable[[float, float], str]:
+    """A function giving a position's description ("" when no place is within 40 km)."""
+    grid: dict[tuple[int, int], list[Entry]] = defaultdict(list)
+    rows = session.execute(select(Place.name, Place.latitude, Place.longitude))
+    for name, lat, lon in rows:
+        grid[_cell(lat, lon)].append((name, lat, lon))
+
+    def describe(lat: float, lon: float) -> str:
+        best = min(
+            ((e, haversine_km(e[1], e[2], lat, lon)) for e in _nearby(grid, lat, lon)),
+            key=lambda found: found[1],
+            default=None,
+        )
+        if best is None or best[1] > RADIUS_KM:
+            return ""
+        (name, place_lat, place_lon), distance = best
+        direction = compass_point(place_lat, place_lon, lat, lon)
+        return phrase(name, distance, direction, translate)
+
+    return describe
+
+
+def _nearby(grid: dict[tuple[int, int], list[Entry]], lat: float, lon: float) -> list[Entry]:
+    """The places of the cells within 40 km (more cells of longitude away from the equator)."""
+    cy, cx = _cell(lat, lon)
+    span = 1 + int(1 / max(math.cos(math.radians(lat)), 0.1))
+    return [
+        entry
+        for dy in (-1, 0, 1)
+        for dx in range(-span, span + 1)
+        for entry in grid.get((cy + dy, cx + dx), ())
+    ]
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG)
