@@ -93,6 +93,7 @@ def test_movement_repatriation_weapons_and_coverage_are_counted(runtime, day_of_
     assert figures["movement"]["items"] == [
         {
             "time": "13:00",
+            "place": None,  # no gazetteer loaded
             "sector": "S-02",
             "subcategory": "denied_access",
             "checkpoint_party": "Party B",

@@ -14,6 +14,8 @@ from fieldreport.digests import headline, service, tasks
 from fieldreport.digests.figures import compute_figures
 from fieldreport.digests.render import format_number
 from fieldreport.i18n import translations
+from fieldreport.places.gazetteer import PlaceRow
+from fieldreport.places.service import load_places
 from tests.digest_factories import hand_counted_day
 
 
@@ -189,3 +191,19 @@ def test_the_archive_is_a_list_of_days_in_words_with_older_pages(client_for, run
     older = re.search(r'href="(/digests\?before=[0-9-]+)"', first).group(1)
     second = client.get(older).get_data(as_text=True)
     assert second.count("<li>") == 4 and "Older digests" not in second
+
+
+def test_incidents_are_placed_by_distance_and_direction_from_a_named_town(
+    client_for, runtime, users
+):
+    with runtime.db.session_scope() as session:
+        load_places(session, [PlaceRow("Testville", 43.47, 11.80, "IT", "16", 900)])
+        day = hand_counted_day(session, users)
+    tasks.request_build(runtime.queue, day)
+    runtime.queue.drain()
+
+    html = client_for("comm").get(f"/digests/{day.isoformat()}").get_data(as_text=True)
+    urgent = re.findall(r'<article class="incident">\s*<h3>([^<]*)', html)
+    # Every report lies at 43.47 N 11.85 E: 0.05 degrees of longitude east of the town.
+    assert urgent and all("4 km east of Testville" in heading for heading in urgent)
+    assert "S-02, 4 km east of Testville</td>" in html  # the patrol stopped, in the table

@@ -19,6 +19,7 @@ from fieldreport.digests.day_range import (
     local_time,
     verified_in,
 )
+from fieldreport.places.finder import Locate
 from fieldreport.reports.models import Report
 
 LIST_LIMIT = 100  # rows kept in the figures for lists (restrictions, urgent incidents)
@@ -38,7 +39,15 @@ def weapons(session: Session, day: DayRange) -> list[dict[str, Any]]:
     ]
 
 
-def movement(session: Session, day: DayRange, codes: dict[int, str]) -> dict[str, Any]:
+def _place(locate: Locate, latitude: float, longitude: float) -> list[Any] | None:
+    """The nearest named place as [name, km (one decimal), compass point], or None."""
+    found = locate(latitude, longitude)
+    return [found[0], round(found[1], 1), found[2]] if found else None
+
+
+def movement(
+    session: Session, day: DayRange, codes: dict[int, str], locate: Locate
+) -> dict[str, Any]:
     where = and_(verified_in(day), Report.category == "freedom_of_movement")
     total = int(session.scalar(select(func.count()).where(where)) or 0)
     minutes = int(session.scalar(select(int_detail("duration_min")).where(where)) or 0)
@@ -51,6 +60,8 @@ def movement(session: Session, day: DayRange, codes: dict[int, str]) -> dict[str
             Report.details["duration_min"].as_integer(),
             Report.details["effect"].as_string(),
             Report.team_code,
+            Report.latitude,
+            Report.longitude,
             Report.id,
         )
         .where(where)
@@ -60,6 +71,7 @@ def movement(session: Session, day: DayRange, codes: dict[int, str]) -> dict[str
     items = [
         {
             "time": local_time(day, at),
+            "place": _place(locate, lat, lon),
             "sector": codes.get(sector_id, NO_SECTOR) if sector_id else NO_SECTOR,
             "subcategory": sub,
             "checkpoint_party": party or None,
@@ -67,7 +79,7 @@ def movement(session: Session, day: DayRange, codes: dict[int, str]) -> dict[str
             "effect": effect or None,
             "team": team or NO_SECTOR,
         }
-        for at, sector_id, sub, party, duration, effect, team, _ in rows
+        for at, sector_id, sub, party, duration, effect, team, lat, lon, _ in rows
     ]
     return {"count": total, "minutes": minutes, "items": items, "listed": len(items)}
 
@@ -136,7 +148,9 @@ def _verified_split(session: Session, where: ColumnElement[bool]) -> dict[int, i
     return {int(verified): int(n) for verified, n in rows}
 
 
-def urgent(session: Session, day: DayRange, codes: dict[int, str]) -> dict[str, Any]:
+def urgent(
+    session: Session, day: DayRange, codes: dict[int, str], locate: Locate
+) -> dict[str, Any]:
     where = and_(counted_in(day), Report.urgent.is_(True))
     counts = _verified_split(session, where)
     rows = session.execute(
@@ -151,6 +165,8 @@ def urgent(session: Session, day: DayRange, codes: dict[int, str]) -> dict[str, 
             Report.details,
             Report.narrative,
             Report.team_code,
+            Report.latitude,
+            Report.longitude,
             Report.id,
         )
         .where(where)
@@ -160,6 +176,7 @@ def urgent(session: Session, day: DayRange, codes: dict[int, str]) -> dict[str, 
     items = [
         {
             "time": local_time(day, row.occurred_at),
+            "place": _place(locate, row.latitude, row.longitude),
             "sector": codes.get(row.sector_id, NO_SECTOR) if row.sector_id else NO_SECTOR,
             "category": row.category,
             "subcategory": row.subcategory,

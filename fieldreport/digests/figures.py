@@ -28,6 +28,7 @@ from fieldreport.digests.day_range import (
     sector_codes,
     verified_in,
 )
+from fieldreport.places.finder import place_locator
 from fieldreport.reports.models import STATUSES, Report
 from fieldreport.reports.taxonomy import CATEGORIES
 from fieldreport.sectors.models import Assignment, Sector
@@ -190,6 +191,7 @@ def compute_figures(session: Session, day: date, zone: ZoneInfo) -> dict[str, An
     verified = sum(c["verified"] for subs in reports.values() for c in subs.values())
     unverified = sum(c["unverified"] for subs in reports.values() for c in subs.values())
     rejected = _rejected(session, span)
+    locate = place_locator(session)
     return {
         "day": day.isoformat(),
         "time_zone": zone.key,
@@ -202,10 +204,10 @@ def compute_figures(session: Session, day: date, zone: ZoneInfo) -> dict[str, An
         "sectors": area_figures.by_area(session, span, codes),
         "parties": _by_party(session, span),
         "weapons": category_figures.weapons(session, span),
-        "movement": category_figures.movement(session, span, codes),
+        "movement": category_figures.movement(session, span, codes, locate),
         "civilian": category_figures.civilian(session, span),
         "repatriation": category_figures.repatriation(session, span),
-        "urgent": category_figures.urgent(session, span, codes),
+        "urgent": category_figures.urgent(session, span, codes, locate),
         "coverage": _coverage(session, span),
         "trend": [[d.isoformat(), n] for d, n in trend(session, span)],
     }

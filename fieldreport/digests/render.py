@@ -19,6 +19,7 @@ from fieldreport.config import PROJECT_ROOT
 from fieldreport.digests import headline
 from fieldreport.digests.picture import category_hex
 from fieldreport.i18n import N_, translations
+from fieldreport.places.service import phrase
 from fieldreport.reports import taxonomy
 
 STYLESHEET = PROJECT_ROOT / "static" / "css" / "digest.css"
@@ -73,6 +74,8 @@ def _environment(language: str) -> Environment:
         confidence_label=lambda code: word(taxonomy.CONFIDENCE_LABELS.get(code, code)),
         category_hex=category_hex,
         choice_label=lambda code: word(CHOICE_WORDS.get(code, code)),
+        # "4 km north-east of Zalizne", from a figure's [name, km, compass point].
+        place_words=lambda place: phrase(*place, word) if place else "",
     )
     number = functools.partial(format_number, language=language)
     env.filters["number"] = number

@@ -20,26 +20,39 @@ from fieldreport.places.service import Translate, compass_point, haversine_km, p
 CELL_DEG = 0.5  # about 55 km of latitude: the neighbouring cells cover any place within 40 km
 RADIUS_KM = 40.0
 Entry = tuple[str, float, float]
+Located = tuple[str, float, str]  # place name, distance in km, compass point (N, NE, ...)
+Locate = Callable[[float, float], Located | None]
 
 
-def place_finder(session: Session, translate: Translate = str) -> Callable[[float, float], str]:
-    """A function giving a position's description ("" when no place is within 40 km)."""
+def place_locator(session: Session) -> Locate:
+    """A function giving a position's nearest place within 40 km as (name, km, compass point),
+    or None: the parts of the sentence, for a document that words it later in its language."""
     grid: dict[tuple[int, int], list[Entry]] = defaultdict(list)
     rows = session.execute(select(Place.name, Place.latitude, Place.longitude))
     for name, lat, lon in rows:
         grid[_cell(lat, lon)].append((name, lat, lon))
 
-    def describe(lat: float, lon: float) -> str:
+    def locate(lat: float, lon: float) -> Located | None:
         best = min(
             ((e, haversine_km(e[1], e[2], lat, lon)) for e in _nearby(grid, lat, lon)),
             key=lambda found: found[1],
             default=None,
         )
         if best is None or best[1] > RADIUS_KM:
-            return ""
+            return None
         (name, place_lat, place_lon), distance = best
-        direction = compass_point(place_lat, place_lon, lat, lon)
-        return phrase(name, distance, direction, translate)
+        return name, distance, compass_point(place_lat, place_lon, lat, lon)
+
+    return locate
+
+
+def place_finder(session: Session, translate: Translate = str) -> Callable[[float, float], str]:
+    """A function giving a position's description ("" when no place is within 40 km)."""
+    locate = place_locator(session)
+
+    def describe(lat: float, lon: float) -> str:
+        found = locate(lat, lon)
+        return phrase(*found, translate) if found else ""
 
     return describe
 
