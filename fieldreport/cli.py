@@ -189,5 +189,30 @@ def digest(day: str) -> None:
         sys.exit(1)
 
 
+@main.command(help="Check the evidence log against every report, photo, decision and digest.")
+def verify() -> None:
+    from fieldreport.ledger.verify import verify_all
+
+    runtime = _runtime()
+    with runtime.db.session_scope(write=False) as session:
+        outcome = verify_all(session, runtime.storage, runtime.settings.data_dir)
+    click.echo(", ".join(f"{n} {what}" for what, n in outcome.counts.items()) + " checked.")
+    if outcome.clean:
+        click.echo("The log and everything it records match.")
+        return
+    click.echo(f"First mismatch: {outcome.problems[0]}")
+    for problem in outcome.problems[1:]:
+        click.echo(f"  also: {problem}")
+    sys.exit(1)
+
+
+@main.command("rotate-key", help="Make a new mission signing key, announced by the old one.")
+def rotate_key() -> None:
+    from fieldreport.ledger.keys import grouped, rotate
+
+    old, new = rotate(_runtime().settings.data_dir)
+    click.echo(f"Old key: {grouped(old)}\nNew key: {grouped(new)} (announced by the old key)")
+
+
 if __name__ == "__main__":
     main()

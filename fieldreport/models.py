@@ -2,6 +2,7 @@
 
 from fieldreport.accounts.models import AuditLog, User
 from fieldreport.digests.models import Digest, DigestSend
+from fieldreport.ledger.models import DeviceKey, DeviceSignature, LedgerLeaf, LedgerNode, TreeHead
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report, ReportVersion
 from fieldreport.review.models import ReviewEvent
@@ -11,12 +12,17 @@ __all__ = [
     "Assignment",
     "AuditLog",
     "CoordinatorSector",
+    "DeviceKey",
+    "DeviceSignature",
     "Digest",
     "DigestSend",
+    "LedgerLeaf",
+    "LedgerNode",
     "Photo",
     "Report",
     "ReportVersion",
     "ReviewEvent",
     "Sector",
+    "TreeHead",
     "User",
 ]

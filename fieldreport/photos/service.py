@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from fieldreport.accounts.models import User
 from fieldreport.config import Settings
 from fieldreport.jobs import JobQueue
+from fieldreport.ledger import record as evidence_log
 from fieldreport.photos.imaging import ImageInfo, ImageRejected, inspect_upload
 from fieldreport.photos.models import Photo
 from fieldreport.photos.tasks import enqueue_photos_after_commit
@@ -122,6 +123,7 @@ def store_photo(
             photo = _new_photo(report, uploader, checked)
             session.add(photo)
             session.flush()
+            evidence_log.photo(session, photo, report)  # same savepoint (issue 11)
     except IntegrityError:
         # The same bytes raced in through another request: its row is the answer.
         existing = photo_of(session, report, checked.sha256)

@@ -24,6 +24,7 @@ from fieldreport.accounts.service import audit
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
 from fieldreport.jobs import JobQueue
+from fieldreport.ledger import record as evidence_log
 from fieldreport.photos.service import (
     PhotoLimits,
     Upload,
@@ -87,6 +88,7 @@ def append_version(
     session.add(version)
     report.content_sha256 = content_sha
     report.prev_sha256 = previous
+    evidence_log.report_version(session, version, report)  # same transaction (issue 11)
     return version
 
 

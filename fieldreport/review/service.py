@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from fieldreport.accounts.models import User
 from fieldreport.accounts.roles import OBSERVER, coordinates, sees_observer_names
 from fieldreport.db import utcnow
+from fieldreport.ledger import record as evidence_log
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import visible_reports
 from fieldreport.review.models import ReviewEvent
@@ -104,6 +105,7 @@ def review_report(
     report.status = to_status
     session.add(event)
     session.flush()
+    evidence_log.review(session, event, report)  # same transaction (issue 11)
     return event
 
 
@@ -128,6 +130,7 @@ def answer_question(session: Session, report: Report, observer: User, answer: st
     report.status = "in_review"
     session.add(event)
     session.flush()
+    evidence_log.review(session, event, report)  # same transaction (issue 11)
     return event
 
 

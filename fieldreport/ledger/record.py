@@ -1,0 +1,43 @@
+"""The hooks the evidence-making use cases call: one leaf per thing logged, same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fieldreport.ledger import leaves, service
+from fieldreport.ledger.models import DeviceSignature, LedgerLeaf
+from fieldreport.photos.models import Photo
+from fieldreport.reports.models import Report, ReportVersion
+from fieldreport.review.models import ReviewEvent
+
+
+def report_version(
+    session: Session, version: ReportVersion, report: Report, device: DeviceSignature | None = None
+) -> LedgerLeaf:
+    if version.id is None:
+        session.flush()
+    payload = leaves.report_version(version, report, device)
+    return service.append(session, leaves.REPORT_VERSION, version.id, payload)
+
+
+def photo(session: Session, row: Photo, report: Report) -> LedgerLeaf:
+    return service.append(session, leaves.PHOTO, row.id, leaves.photo(row, report))
+
+
+def review(session: Session, event: ReviewEvent, report: Report) -> LedgerLeaf:
+    return service.append(session, leaves.REVIEW, event.id, leaves.review(event, report))
+
+
+def sector_change(
+    session: Session, sector_id: int, action: str, detail: dict[str, Any]
+) -> LedgerLeaf:
+    payload = leaves.sector_change(action, detail)
+    return service.append(session, leaves.SECTOR_CHANGE, sector_id, payload)
+
+
+def tombstone(session: Session, of_kind: str, subject_id: int, reason: str) -> LedgerLeaf:
+    """Withdraw a piece of evidence: a new leaf; the one that logged it is never removed."""
+    payload = leaves.tombstone(of_kind, subject_id, reason)
+    return service.append(session, leaves.TOMBSTONE, subject_id, payload)

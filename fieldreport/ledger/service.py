@@ -1,0 +1,126 @@
+"""Appending to the evidence log, and reading roots and proofs from it.
+
+Each use case that makes evidence calls :func:`append` in its own transaction (services never
+commit: the request or job that owns the transaction does), so a report and its leaf are
+committed together or not at all. Appends are serialised (PostgreSQL: a transaction-level
+advisory lock; SQLite: its single writer), and ``leaf_index`` is the primary key, so two racing
+appends can never take the same index. Each append also stores the perfect subtrees it completes
+(``merkle.completed_nodes``): about one extra row per leaf, and proofs read O(log n) rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from fieldreport.db import utcnow
+from fieldreport.ledger import merkle
+from fieldreport.ledger.leaves import canonical
+from fieldreport.ledger.models import LedgerLeaf, LedgerNode
+
+LOG_LOCK_ID = 72_031_018
+
+
+def tree_size(session: Session) -> int:
+    top = session.scalar(select(func.max(LedgerLeaf.leaf_index)))
+    return 0 if top is None else top + 1
+
+
+def append(session: Session, kind: str, subject_id: int, payload: dict[str, Any]) -> LedgerLeaf:
+    """Add one leaf (and the tree nodes it completes) to the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOG_LOCK_ID})
+    index = tree_size(session)
+    data = canonical(payload)
+    leaf_hash = merkle.leaf_hash(data.encode())
+    leaf = LedgerLeaf(
+        leaf_index=index,
+        kind=kind,
+        subject_id=subject_id,
+        data=data,
+        leaf_hash=leaf_hash.hex(),
+        appended_at=utcnow(),
+    )
+    getter = StoredNodes(session)
+    for level, position, value in merkle.completed_nodes(index, getter.get, leaf_hash):
+        session.add(LedgerNode(level=level, position=position, hash=value.hex()))
+    session.add(leaf)
+    session.flush()
+    return leaf
+
+
+class StoredNodes:
+    """A ``NodeGetter`` over the stored tree; :meth:`prefetch` loads what a proof needs at once."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.cache: dict[tuple[int, int], bytes] = {}
+
+    def get(self, level: int, position: int) -> bytes:
+        if (level, position) not in self.cache:
+            self._load([(level, position)])
+        return self.cache[(level, position)]
+
+    def prefetch(self, compute: Any) -> None:
+        """Run ``compute(getter)`` once with a recorder, then load every node it asked for."""
+        wanted: list[tuple[int, int]] = []
+
+        def record(level: int, position: int) -> bytes:
+            wanted.append((level, position))
+            return b"\x00" * 32
+
+        compute(record)
+        self._load([key for key in wanted if key not in self.cache])
+
+    def _load(self, keys: Iterable[tuple[int, int]]) -> None:
+        keys = list(keys)
+        leaves = [position for level, position in keys if level == 0]
+        inner = [key for key in keys if key[0] > 0]
+        if leaves:
+            rows = self.session.execute(
+                select(LedgerLeaf.leaf_index, LedgerLeaf.leaf_hash).where(
+                    LedgerLeaf.leaf_index.in_(leaves)
+                )
+            )
+            self.cache.update({(0, i): bytes.fromhex(h) for i, h in rows})
+        if inner:
+            rows = self.session.execute(
+                select(LedgerNode.level, LedgerNode.position, LedgerNode.hash).where(
+                    tuple_(LedgerNode.level, LedgerNode.position).in_(inner)
+                )
+            )
+            self.cache.update({(lv, p): bytes.fromhex(h) for lv, p, h in rows})
+        missing = [key for key in keys if key not in self.cache]
+        if missing:
+            raise LookupError(f"the log has no stored node {missing[0]}")
+
+
+def root_at(session: Session, size: int) -> bytes:
+    nodes = StoredNodes(session)
+    nodes.prefetch(lambda get: merkle.root(get, size))
+    return merkle.root(nodes.get, size)
+
+
+def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
+    nodes = StoredNodes(session)
+    nodes.prefetch(lambda get: merkle.inclusion_path(get, index, size))
+    return merkle.inclusion_path(nodes.get, index, size)
+
+
+def consistency_proof(session: Session, old_size: int, new_size: int) -> list[bytes]:
+    nodes = StoredNodes(session)
+    nodes.prefetch(lambda get: merkle.consistency_proof(get, old_size, new_size))
+    return merkle.consistency_proof(nodes.get, old_size, new_size)
+
+
+def leaves_of(session: Session, kind: str, subject_ids: Iterable[int]) -> list[LedgerLeaf]:
+    return list(
+        session.scalars(
+            select(LedgerLeaf)
+            .where(LedgerLeaf.kind == kind, LedgerLeaf.subject_id.in_(list(subject_ids)))
+            .order_by(LedgerLeaf.leaf_index)
+        )
+    )

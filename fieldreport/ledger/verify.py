@@ -1,0 +1,82 @@
+"""``fieldreport verify``: check the whole log against everything it logs, and name what differs.
+
+In order: every leaf's hash and index; every leaf against the row (and photo file) it names,
+rebuilt with ``leaves.py``; every report row against its latest version; every source row has
+its leaf; the tree rebuilt from the leaves against the stored nodes and every signed head; the
+key chain; every digest build's signed manifest and files. Problems come as sentences for
+people, first found first; an empty list is a clean log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fieldreport.ledger import merkle, verify_digests, verify_sources
+from fieldreport.ledger.models import LedgerLeaf, LedgerNode
+from fieldreport.storage import Storage
+
+
+@dataclass
+class Outcome:
+    problems: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def verify_all(session: Session, storage: Storage, data_dir: Path, *, limit: int = 20) -> Outcome:
+    """Every check; stops collecting after ``limit`` problems (the first is what matters)."""
+    outcome = Outcome()
+    leaves = list(session.execute(select(LedgerLeaf).order_by(LedgerLeaf.leaf_index)).scalars())
+    outcome.counts["leaves"] = len(leaves)
+    checks = [
+        _leaf_hashes(leaves),
+        verify_sources.check_sources(session, storage, leaves, outcome.counts),
+        _tree(session, leaves, data_dir, outcome.counts),
+        verify_digests.check_digests(session, storage, data_dir, outcome.counts),
+    ]
+    for check in checks:
+        for problem in check:
+            outcome.problems.append(problem)
+            if len(outcome.problems) >= limit:
+                return outcome
+    return outcome
+
+
+def _leaf_hashes(leaves: list[LedgerLeaf]) -> Iterator[str]:
+    for expected_index, leaf in enumerate(leaves):
+        if leaf.leaf_index != expected_index:
+            yield f"The log has no leaf {expected_index} (the next is {leaf.leaf_index})."
+            return
+        if merkle.leaf_hash(leaf.data.encode()).hex() != leaf.leaf_hash:
+            yield f"Leaf {leaf.leaf_index} ({leaf.kind}): its hash does not match its entry."
+
+
+def _tree(
+    session: Session, leaves: list[LedgerLeaf], data_dir: Path, counts: dict[str, int]
+) -> Iterator[str]:
+    """Rebuild the tree from the entries; compare stored nodes, then every signed head."""
+    tree = merkle.MemoryTree()
+    for leaf in leaves:
+        tree.append(merkle.leaf_hash(leaf.data.encode()))
+    stored = session.execute(select(LedgerNode.level, LedgerNode.position, LedgerNode.hash))
+    nodes = 0
+    for level, position, value in stored:
+        nodes += 1
+        rebuilt = tree.levels[level][position] if level < len(tree.levels) else None
+        if rebuilt is None or position >= len(tree.levels[level]):
+            yield f"The stored tree node {level}/{position} is not in the log's tree."
+        elif rebuilt.hex() != value:
+            yield (
+                f"The stored tree node {level}/{position} differs from the leaves under it "
+                "(leaves changed or reordered)."
+            )
+    counts["tree nodes"] = nodes
+    yield from verify_digests.check_heads(session, tree, data_dir, counts)

@@ -1,0 +1,224 @@
+"""The evidence log: every piece of evidence is a leaf, heads are signed, and ``verify`` names
+the first byte that was changed anywhere (the mutation test)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from fieldreport.accounts.models import User
+from fieldreport.digests import pipeline
+from fieldreport.ledger import heads, keys, merkle, service
+from fieldreport.ledger.models import LedgerLeaf, TreeHead
+from fieldreport.ledger.verify import verify_all
+from fieldreport.photos.models import Photo
+from fieldreport.photos.service import PhotoLimits, Upload, check_photo, store_photo
+from fieldreport.reports.models import Report, ReportVersion
+from fieldreport.reports.schemas import validate_report
+from fieldreport.reports.service import amend_report
+from fieldreport.review.models import ReviewEvent
+from fieldreport.review.service import review_report
+from fieldreport.sectors.models import Sector
+from fieldreport.sectors.service import save_sector
+from fieldreport.storage import original_key
+from tests.helpers import file_report, report_body, square
+
+LIMITS = PhotoLimits(max_bytes=20_000_000, max_pixels=40_000_000)
+
+
+def _world(runtime, users, corpus) -> dict:
+    """A sector, two reports (one amended), a photo, a review decision and a built digest."""
+    now = datetime.now(UTC)
+    with runtime.db.session_scope() as s:
+        admin, observer, coordinator = (
+            s.get(User, u.id) for u in (users.admin, users.observer, users.coordinator)
+        )
+        save_sector(
+            s, sector_id=None, code="S-01", name="North", kind="sector",
+            geometry=square(11.85, 43.47), active=True, actor=admin,
+        )  # fmt: skip
+        first = file_report(s, observer, 43.47, 11.85, occurred_at=now - timedelta(hours=1))
+        second = file_report(s, observer, 43.48, 11.86, occurred_at=now - timedelta(hours=2))
+        body = report_body(client_id=second.client_id, narrative="Corrected narrative.")
+        body["occurred_at"] = (now - timedelta(hours=2)).isoformat()
+        amend_report(s, second, observer, validate_report(body, now=now, parties=("A", "B")))
+        data = (corpus / "accept" / "Canon_40D.jpg").read_bytes()
+        store_photo(s, runtime.storage, first, observer, check_photo(Upload(data, "a.jpg"), LIMITS))
+        review_report(s, first, coordinator, "verified", "Seen by two teams.")
+    day = now.astimezone(runtime.settings.zone).date()
+    pipeline.build(runtime, day)
+    return {"day": day}
+
+
+def _verify(runtime) -> list[str]:
+    with runtime.db.session_scope(write=False) as s:
+        return verify_all(s, runtime.storage, runtime.settings.data_dir).problems
+
+
+def test_each_piece_of_evidence_is_a_leaf_and_the_stored_tree_gives_the_naive_root(
+    runtime, users, corpus
+):
+    _world(runtime, users, corpus)
+    with runtime.db.session_scope(write=False) as s:
+        leaves = list(s.scalars(select(LedgerLeaf).order_by(LedgerLeaf.leaf_index)))
+        kinds = [leaf.kind for leaf in leaves]
+        size = service.tree_size(s)
+        stored_root = service.root_at(s, size)
+        head = s.scalar(select(TreeHead))
+    assert kinds == [
+        "sector_change", "report_version", "report_version", "report_version", "photo", "review",
+    ]  # fmt: skip
+    tree = merkle.MemoryTree()
+    for leaf in leaves:
+        tree.append(merkle.leaf_hash(leaf.data.encode()))
+    assert stored_root == merkle.root(tree.get, size)
+    assert head is not None and head.tree_size == size and head.root_hash == stored_root.hex()
+    assert heads.signature_valid(head, keys.public_keys(runtime.settings.data_dir))
+
+
+def test_inclusion_and_consistency_proofs_from_the_database_verify(runtime, users, corpus):
+    _world(runtime, users, corpus)
+    with runtime.db.session_scope(write=False) as s:
+        size = service.tree_size(s)
+        root = service.root_at(s, size)
+        for leaf in s.scalars(select(LedgerLeaf)):
+            path = service.inclusion_proof(s, leaf.leaf_index, size)
+            leaf_hash = bytes.fromhex(leaf.leaf_hash)
+            assert merkle.verify_inclusion(leaf_hash, leaf.leaf_index, size, path, root)
+        for old in range(1, size):
+            proof = service.consistency_proof(s, old, size)
+            old_root = service.root_at(s, old)
+            assert merkle.verify_consistency(old, size, old_root, root, proof)
+
+
+def _flip(data: bytes, at: int = -10) -> bytes:
+    changed = bytearray(data)
+    changed[at] ^= 0x01
+    return bytes(changed)
+
+
+def _mutate_row(model, column: str, change: Callable) -> Callable:
+    def mutate(runtime) -> None:
+        with runtime.db.session_scope() as s:
+            row = s.scalars(select(model)).first()
+            setattr(row, column, change(getattr(row, column)))
+
+    return mutate
+
+
+def _mutate_file(key_of: Callable) -> Callable:
+    def mutate(runtime) -> None:
+        with runtime.db.session_scope(write=False) as s:
+            key = key_of(s)
+        runtime.storage.put(key, _flip(runtime.storage.get(key)))
+
+    return mutate
+
+
+def _digest_file(name: str) -> Callable:
+    def key_of(s) -> str:
+        from fieldreport.digests.models import Digest
+
+        return s.scalar(select(Digest.html_key)).rsplit("/", 1)[0] + "/" + name
+
+    return key_of
+
+
+def _swap_leaves(runtime) -> None:
+    """Two leaves change places (each still consistent with its own hash)."""
+    with runtime.db.session_scope() as s:
+        a, b = s.scalars(select(LedgerLeaf).where(LedgerLeaf.leaf_index.in_([1, 4])))
+        a_values, b_values = (
+            (a.data, a.leaf_hash, a.kind, a.subject_id),
+            (b.data, b.leaf_hash, b.kind, b.subject_id),
+        )
+        for index, values in ((1, b_values), (4, a_values)):
+            s.execute(
+                update(LedgerLeaf)
+                .where(LedgerLeaf.leaf_index == index)
+                .values(data=values[0], leaf_hash=values[1], kind=values[2], subject_id=values[3])
+            )
+
+
+def _text_flip(text: str) -> str:
+    return text[:-2] + chr(ord(text[-2]) ^ 1) + text[-1]
+
+
+def _hex_flip(value: str) -> str:
+    return ("1" if value[0] == "0" else "0") + value[1:]
+
+
+def _photo_key(s) -> str:
+    return original_key(s.scalar(select(Photo.sha256)))
+
+
+MUTATIONS = {
+    "report row": (_mutate_row(Report, "narrative", lambda v: v + "!"), "row differs"),
+    "report version": (_mutate_row(ReportVersion, "content", _text_flip), "version 1"),
+    "photo file": (_mutate_file(_photo_key), "file was changed"),
+    "photo row": (_mutate_row(Photo, "byte_size", lambda v: v + 1), "Photo"),
+    "review decision": (_mutate_row(ReviewEvent, "comment", lambda v: v + "."), "Review event"),
+    "sector line": (_mutate_row(Sector, "geometry", lambda v: square(11.86, 43.47)), "Sector S-01"),
+    "digest PDF": (_mutate_file(_digest_file("digest.pdf")), "digest.pdf was changed"),
+    "digest CSV": (_mutate_file(_digest_file("reports.csv")), "reports.csv was changed"),
+    "digest manifest": (_mutate_file(_digest_file("manifest.json")), "manifest's signature"),
+    "head signature": (_mutate_row(TreeHead, "signature", _hex_flip), "does not check"),
+    "head root": (_mutate_row(TreeHead, "root_hash", _hex_flip), "does not check"),
+    "leaf entry": (
+        _mutate_row(LedgerLeaf, "data", lambda v: v.replace('"kind"', '"kind" ')),
+        "hash does not match",
+    ),
+    "leaf order": (_swap_leaves, "reordered"),
+}
+
+
+def test_unchanged_evidence_verifies_clean(runtime, users, corpus):
+    _world(runtime, users, corpus)
+    assert _verify(runtime) == []
+
+
+@pytest.mark.parametrize("what", sorted(MUTATIONS))
+def test_one_changed_byte_anywhere_is_named_by_verify(runtime, users, corpus, what):
+    _world(runtime, users, corpus)
+    mutate, words = MUTATIONS[what]
+    mutate(runtime)
+    problems = _verify(runtime)
+    assert problems, f"{what}: verify found nothing"
+    assert words in problems[0], problems
+
+
+def test_a_rotated_key_is_announced_by_the_old_one_and_old_heads_still_check(runtime, users):
+    data_dir = runtime.settings.data_dir
+    with runtime.db.session_scope() as s:
+        old_head = heads.sign_head(s, data_dir)
+    old, new = keys.rotate(data_dir)
+    with runtime.db.session_scope() as s:
+        new_head = heads.sign_head(s, data_dir)
+    public = keys.public_keys(data_dir)
+    assert list(public) == [old, new]
+    assert public[new].announcement["previous"] == old
+    assert (old_head.key_fingerprint, new_head.key_fingerprint) == (old, new)
+    assert heads.signature_valid(old_head, public) and heads.signature_valid(new_head, public)
+    assert (data_dir / "ledger" / "private-key.pem").stat().st_mode & 0o777 == 0o600
+    assert _verify(runtime) == []
+
+
+def test_digest_page_and_email_text_print_the_signed_head_and_fingerprint(runtime, users, corpus):
+    world = _world(runtime, users, corpus)
+    with runtime.db.session_scope(write=False) as s:
+        head = heads.head_for_day(s, world["day"])
+        from fieldreport.digests.models import Digest
+
+        digest = s.scalar(select(Digest))
+    base = digest.html_key.rsplit("/", 1)[0]
+    grouped = keys.grouped(head.key_fingerprint)
+    for name in ("body.html", "digest.html", "digest.txt"):
+        text = runtime.storage.get(f"{base}/{name}").decode()
+        assert head.root_hash in text and grouped in text and head.signature in text, name
+    manifest = json.loads(runtime.storage.get(f"{base}/manifest.json"))
+    assert manifest["tree_head"]["root_hash"] == head.root_hash
+    assert {"reports.csv", "reports.geojson", "digest.pdf"} <= set(manifest["files"])
