@@ -214,5 +214,18 @@ def rotate_key() -> None:
     click.echo(f"Old key: {grouped(old)}\nNew key: {grouped(new)} (announced by the old key)")
 
 
+@main.command("verify-package", help="Check an evidence package offline (no server needed).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_package(path: Path) -> None:
+    import runpy
+
+    from fieldreport.config import PROJECT_ROOT
+
+    script = PROJECT_ROOT / "tools" / "verify_package.py"
+    if not script.exists():
+        raise click.ClickException(f"{script} is missing: it ships with the repository.")
+    sys.exit(runpy.run_path(str(script))["verify"](str(path)))
+
+
 if __name__ == "__main__":
     main()

@@ -222,3 +222,23 @@ def test_digest_page_and_email_text_print_the_signed_head_and_fingerprint(runtim
     manifest = json.loads(runtime.storage.get(f"{base}/manifest.json"))
     assert manifest["tree_head"]["root_hash"] == head.root_hash
     assert {"reports.csv", "reports.geojson", "digest.pdf"} <= set(manifest["files"])
+
+
+def test_the_verify_command_exits_1_and_names_the_first_mismatch(runtime, users, corpus, tmp_path):
+    from click.testing import CliRunner
+
+    from fieldreport.cli import main
+
+    _world(runtime, users, corpus)
+    env = {
+        "FIELDREPORT_DATA_DIR": str(runtime.settings.data_dir),
+        "DATABASE_URL": runtime.settings.database_url,
+        "FIELDREPORT_TIME_ZONE": "Europe/Rome",
+    }
+    clean = CliRunner().invoke(main, ["verify"], env=env)
+    assert clean.exit_code == 0, clean.output
+    assert "3 report versions" in clean.output and "1 photos" in clean.output
+    _mutate_row(ReportVersion, "content", _text_flip)(runtime)
+    changed = CliRunner().invoke(main, ["verify"], env=env)
+    assert changed.exit_code == 1
+    assert "First mismatch: Report" in changed.output and "version 1" in changed.output
