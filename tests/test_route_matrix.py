@@ -116,6 +116,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/logout"): (302, 302, 302, 302, 302, 302),
     # Issue 11: the evidence log. The public key is public; packages are for coordinators.
     ("GET", "/api/v1/ledger/keys"): (200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/devices"): (401, 422, 403, 403, 403, 403),
     ("GET", "/api/v1/reports/<client_id>/evidence"): (401, 403, 200, 404, 403, 200),
     ("GET", "/evidence/<day>.zip"): (302, 403, 200, 200, 403, 200),
     ("GET", "/ledger/public-key.pem"): (200, 200, 200, 200, 200, 200),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from fieldreport.accounts.roles import COORDINATION
-from fieldreport.api.spec import message, path_parameter
-from fieldreport.ledger import keys, package
+from fieldreport.accounts.roles import COORDINATION, OBSERVER
+from fieldreport.accounts.service import audit
+from fieldreport.api.spec import ERRORS, json_answer, message, path_parameter
+from fieldreport.ledger import devices, keys, package
 from fieldreport.ledger.views import zip_response
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
@@ -27,6 +30,33 @@ PATHS: dict[str, Any] = {
                     "description": "keys [{fingerprint, fingerprint_grouped, pem, announcement}]",
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 }
+            },
+        }
+    },
+    "/devices": {
+        "post": {
+            "summary": "Register this phone's public key (observers): its reports can be signed",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["algorithm", "public_key_spki"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "algorithm": {"enum": list(devices.ALGORITHMS)},
+                                "public_key_spki": {"type": "string", "maxLength": 400},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": json_answer({"type": "object"}, "Registered: {key_id}"),
+                "200": json_answer({"type": "object"}, "Already registered: {key_id}"),
+                "403": message("Only observers register phones"),
+                "422": json_answer(ERRORS, "Not a key of the algorithm named"),
             },
         }
     },
@@ -70,3 +100,21 @@ def report_evidence(client_id: str) -> Any:
         request_session(), runtime().storage, runtime().settings.data_dir, report
     )
     return zip_response(name, data)
+
+
+@bp.post("/devices")
+@roles_required(OBSERVER)
+def register_device() -> Any:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify({"errors": {"body": ["Send a JSON object."]}}), 422
+    session = request_session()
+    try:
+        key, created = devices.register_key(
+            session, current_user, body.get("algorithm"), body.get("public_key_spki")
+        )
+    except devices.DeviceKeyInvalid as invalid:
+        return jsonify({"errors": {"public_key_spki": [_(invalid.message)]}}), 422
+    if created:
+        audit(session, "device_key.register", user=current_user, detail={"key_id": key.key_id})
+    return jsonify({"key_id": key.key_id}), 201 if created else 200

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fieldreport.ledger import leaves, service
+from fieldreport.ledger.devices import DeviceClaim
 from fieldreport.ledger.models import DeviceSignature, LedgerLeaf
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report, ReportVersion
@@ -14,10 +15,19 @@ from fieldreport.review.models import ReviewEvent
 
 
 def report_version(
-    session: Session, version: ReportVersion, report: Report, device: DeviceSignature | None = None
+    session: Session, version: ReportVersion, report: Report, claim: DeviceClaim | None = None
 ) -> LedgerLeaf:
-    if version.id is None:
-        session.flush()
+    """Log a version; a phone's signature (already checked: ``devices.check_claim``) is kept."""
+    session.flush()
+    device = None
+    if claim is not None:
+        device = DeviceSignature(
+            report_version_id=version.id,
+            device_key_id=claim.key_id,
+            signature=claim.signature,
+            signed_body=claim.signed_body,
+        )
+        session.add(device)
     payload = leaves.report_version(version, report, device)
     return service.append(session, leaves.REPORT_VERSION, version.id, payload)
 
