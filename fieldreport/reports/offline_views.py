@@ -24,6 +24,7 @@ STATIC = PROJECT_ROOT / "static"
 SHELL_ASSETS = (
     "css/app.css",
     "js/idb.js",
+    "js/device-key.js",  # issue 11: the phone signs reports offline too
     "js/outbox.js",
     "js/report-form.js",
     "manifest.webmanifest",
