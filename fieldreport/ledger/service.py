@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import and_, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
-from fieldreport.db import utcnow
+from fieldreport.db import UTCDateTime, utcnow
 from fieldreport.ledger import merkle
 from fieldreport.ledger.leaves import canonical
 from fieldreport.ledger.models import LedgerLeaf, LedgerNode
@@ -25,31 +25,58 @@ LOG_LOCK_ID = 72_031_018
 
 
 def tree_size(session: Session) -> int:
-    top = session.scalar(select(func.max(LedgerLeaf.leaf_index)))
-    return 0 if top is None else top + 1
+    top = session.connection().execute(_LAST_LEAF).first()
+    return 0 if top is None else top[0] + 1
 
 
-def append(session: Session, kind: str, subject_id: int, payload: dict[str, Any]) -> LedgerLeaf:
-    """Add one leaf (and the tree nodes it completes) to the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOG_LOCK_ID})
-    index = tree_size(session)
+# Plain statements on the session's connection: an append runs on every report, photo and
+# decision, and the ORM's unit of work would triple its cost (bench/ledger.py).
+_LAST_LEAF = text(
+    "SELECT leaf_index, leaf_hash FROM ledger_leaves ORDER BY leaf_index DESC LIMIT 1"
+)
+_INSERT_LEAF = text(
+    "INSERT INTO ledger_leaves (leaf_index, kind, subject_id, data, leaf_hash, appended_at) "
+    "VALUES (:leaf_index, :kind, :subject_id, :data, :leaf_hash, :appended_at)"
+).bindparams(bindparam("appended_at", type_=UTCDateTime()))
+_NODE = text("SELECT hash FROM ledger_nodes WHERE level = :level AND position = :position")
+_INSERT_NODE = text(
+    "INSERT INTO ledger_nodes (level, position, hash) VALUES (:level, :position, :hash)"
+)
+
+
+def append(session: Session, kind: str, subject_id: int, payload: dict[str, Any]) -> int:
+    """Add one leaf (and the tree nodes it completes) to the caller's transaction; its index.
+
+    Three statements on average whatever the size of the log: the last leaf (the new index
+    and, for an odd index, the left sibling), the leaf, and the nodes it completes; a leaf that
+    completes a subtree of 2**k leaves reads its k - 1 larger left siblings (one row each).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOG_LOCK_ID})
+    last = connection.execute(_LAST_LEAF).first()
+    index = 0 if last is None else last[0] + 1
     data = canonical(payload)
     leaf_hash = merkle.leaf_hash(data.encode())
-    leaf = LedgerLeaf(
-        leaf_index=index,
-        kind=kind,
-        subject_id=subject_id,
-        data=data,
-        leaf_hash=leaf_hash.hex(),
-        appended_at=utcnow(),
+    known = {} if last is None else {(0, last[0]): bytes.fromhex(last[1])}
+
+    def sibling(level: int, position: int) -> bytes:
+        if (level, position) not in known:
+            found = connection.execute(_NODE, {"level": level, "position": position}).scalar()
+            if found is None:
+                raise LookupError(f"the log has no stored node {level}/{position}")
+            known[(level, position)] = bytes.fromhex(found)
+        return known[(level, position)]
+
+    completed = merkle.completed_nodes(index, sibling, leaf_hash)
+    leaf = {"leaf_index": index, "kind": kind, "subject_id": subject_id, "data": data}
+    connection.execute(
+        _INSERT_LEAF, {**leaf, "leaf_hash": leaf_hash.hex(), "appended_at": utcnow()}
     )
-    getter = StoredNodes(session)
-    for level, position, value in merkle.completed_nodes(index, getter.get, leaf_hash):
-        session.add(LedgerNode(level=level, position=position, hash=value.hex()))
-    session.add(leaf)
-    session.flush()
-    return leaf
+    if completed:
+        rows = [{"level": lv, "position": p, "hash": value.hex()} for lv, p, value in completed]
+        connection.execute(_INSERT_NODE, rows)
+    return index
 
 
 class StoredNodes:
@@ -57,6 +84,7 @@ class StoredNodes:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.connection = session.connection()
         self.cache: dict[tuple[int, int], bytes] = {}
 
     def get(self, level: int, position: int) -> bytes:
@@ -80,16 +108,25 @@ class StoredNodes:
         leaves = [position for level, position in keys if level == 0]
         inner = [key for key in keys if key[0] > 0]
         if leaves:
-            rows = self.session.execute(
+            rows = self.connection.execute(
                 select(LedgerLeaf.leaf_index, LedgerLeaf.leaf_hash).where(
                     LedgerLeaf.leaf_index.in_(leaves)
                 )
             )
             self.cache.update({(0, i): bytes.fromhex(h) for i, h in rows})
         if inner:
-            rows = self.session.execute(
+            by_level: dict[int, list[int]] = {}
+            for level, position in inner:
+                by_level.setdefault(level, []).append(position)
+            # One (level = l AND position IN ...) per level: each an index range on the key.
+            rows = self.connection.execute(
                 select(LedgerNode.level, LedgerNode.position, LedgerNode.hash).where(
-                    tuple_(LedgerNode.level, LedgerNode.position).in_(inner)
+                    or_(
+                        *(
+                            and_(LedgerNode.level == lv, LedgerNode.position.in_(ps))
+                            for lv, ps in by_level.items()
+                        )
+                    )
                 )
             )
             self.cache.update({(lv, p): bytes.fromhex(h) for lv, p, h in rows})
