@@ -38,7 +38,7 @@ from fieldreport.accounts.models import User
 from fieldreport.accounts.service import create_user
 from fieldreport.config import load_settings
 from fieldreport.ledger import leaves, merkle, service
-from fieldreport.ledger.models import LedgerLeaf, LedgerNode
+from fieldreport.ledger.models import LedgerLeaf, LedgerNode, node_key
 from fieldreport.ledger.verify import verify_all
 from fieldreport.migrate import upgrade
 from fieldreport.photos.models import Photo
@@ -84,17 +84,17 @@ def bulk_tree(runtime: Runtime, entries: list[str], kinds: list[str], subjects: 
                  "data": data, "leaf_hash": leaf_hash.hex(), "appended_at": now}
             )  # fmt: skip
             if len(rows) == BATCH:
-                session.execute(insert(LedgerLeaf), rows)
+                session.connection().execute(insert(LedgerLeaf.__table__), rows)
                 rows = []
         if rows:
-            session.execute(insert(LedgerLeaf), rows)
+            session.connection().execute(insert(LedgerLeaf.__table__), rows)
         nodes = [
-            {"level": level, "position": position, "hash": value.hex()}
+            {"node_key": node_key(level, position), "hash": value.hex()}
             for level in range(1, len(tree.levels))
             for position, value in enumerate(tree.levels[level])
         ]
         for start in range(0, len(nodes), BATCH):
-            session.execute(insert(LedgerNode), nodes[start : start + BATCH])
+            session.connection().execute(insert(LedgerNode.__table__), nodes[start : start + BATCH])
 
 
 def proof_times(runtime: Runtime, size: int, samples: int = 300) -> tuple[float, float, float]:
@@ -125,7 +125,9 @@ def proof_times(runtime: Runtime, size: int, samples: int = 300) -> tuple[float,
 def populate_reports(runtime: Runtime, count: int, photo_count: int) -> None:
     """Reports, their first versions, photos (files on disk) and the leaves logging them."""
     with runtime.db.session_scope() as session:
-        user_id = create_user(session, "obs", role="observer", password=secrets.token_urlsafe()).id
+        user_id = create_user(
+            session, "obs", role="observer", password=secrets.token_urlsafe(), team_code="T-01"
+        ).id
     when = datetime(2026, 11, 24, 8, tzinfo=UTC)
     reports, versions, entries, kinds, subjects = [], [], [], [], []
     for i in range(1, count + 1):
@@ -167,7 +169,7 @@ def populate_reports(runtime: Runtime, count: int, photo_count: int) -> None:
     with runtime.db.session_scope() as session:
         for model, rows in ((Report, reports), (ReportVersion, versions), (Photo, photos)):
             for start in range(0, len(rows), BATCH):
-                session.execute(insert(model), rows[start : start + BATCH])
+                session.connection().execute(insert(model.__table__), rows[start : start + BATCH])
     bulk_tree(runtime, entries, kinds, subjects)
 
 

@@ -206,6 +206,19 @@ def verify() -> None:
     sys.exit(1)
 
 
+@main.command("ledger-backfill", help="Log what was recorded before the evidence log existed.")
+def ledger_backfill() -> None:
+    from fieldreport.ledger.backfill import backfill
+    from fieldreport.ledger.heads import sign_head
+
+    runtime = _runtime()
+    _migrate(runtime)
+    with runtime.db.session_scope() as session:
+        added = backfill(session)
+        head = sign_head(session, runtime.settings.data_dir)
+    click.echo(f"Logged: {added or 'nothing was missing'}; signed head of {head.tree_size}.")
+
+
 @main.command("rotate-key", help="Make a new mission signing key, announced by the old one.")
 def rotate_key() -> None:
     from fieldreport.ledger.keys import grouped, rotate

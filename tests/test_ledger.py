@@ -30,7 +30,7 @@ from tests.helpers import file_report, report_body, square
 LIMITS = PhotoLimits(max_bytes=20_000_000, max_pixels=40_000_000)
 
 
-def _world(runtime, users, corpus) -> dict:
+def _world(runtime, users, corpus, *, digest: bool = True) -> dict:
     """A sector, two reports (one amended), a photo, a review decision and a built digest."""
     now = datetime.now(UTC)
     with runtime.db.session_scope() as s:
@@ -50,7 +50,8 @@ def _world(runtime, users, corpus) -> dict:
         store_photo(s, runtime.storage, first, observer, check_photo(Upload(data, "a.jpg"), LIMITS))
         review_report(s, first, coordinator, "verified", "Seen by two teams.")
     day = now.astimezone(runtime.settings.zone).date()
-    pipeline.build(runtime, day)
+    if digest:
+        pipeline.build(runtime, day)
     return {"day": day}
 
 
@@ -242,3 +243,23 @@ def test_the_verify_command_exits_1_and_names_the_first_mismatch(runtime, users,
     changed = CliRunner().invoke(main, ["verify"], env=env)
     assert changed.exit_code == 1
     assert "First mismatch: Report" in changed.output and "version 1" in changed.output
+
+
+def test_backfill_logs_what_was_recorded_before_the_log_and_nothing_twice(runtime, users, corpus):
+    from sqlalchemy import delete
+
+    from fieldreport.ledger.backfill import backfill
+    from fieldreport.ledger.models import LedgerNode
+
+    _world(runtime, users, corpus, digest=False)
+    with runtime.db.session_scope() as s:  # as a database from before the evidence log
+        s.execute(delete(LedgerNode))
+        s.execute(delete(LedgerLeaf))
+    assert "is not in the log" in _verify(runtime)[0]
+    with runtime.db.session_scope() as s:
+        added = backfill(s)
+        heads.sign_head(s, runtime.settings.data_dir)
+    assert added == {"report_version": 3, "photo": 1, "review": 1, "sector_change": 1}
+    assert _verify(runtime) == []
+    with runtime.db.session_scope() as s:
+        assert backfill(s) == {}

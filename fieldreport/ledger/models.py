@@ -29,13 +29,24 @@ class LedgerLeaf(Base):
     appended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+NODE_LEVEL_SHIFT = 40  # node_key = level << 40 | position: one integer key, one index lookup
+
+
+def node_key(level: int, position: int) -> int:
+    return (level << NODE_LEVEL_SHIFT) | position
+
+
+def split_node_key(key: int) -> tuple[int, int]:
+    return key >> NODE_LEVEL_SHIFT, key & ((1 << NODE_LEVEL_SHIFT) - 1)
+
+
 class LedgerNode(Base):
-    """The hash of the perfect subtree of leaves [position * 2**level, (position+1) * 2**level)."""
+    """The hash of the perfect subtree of leaves [position * 2**level, (position+1) * 2**level)
+    for level >= 1 (level 0: the leaves' own hashes), keyed by :func:`node_key`."""
 
     __tablename__ = "ledger_nodes"
 
-    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    node_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[str] = mapped_column(String(64))
 
 

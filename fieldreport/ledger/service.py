@@ -13,15 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from fieldreport.db import UTCDateTime, utcnow
 from fieldreport.ledger import merkle
 from fieldreport.ledger.leaves import canonical
-from fieldreport.ledger.models import LedgerLeaf, LedgerNode
+from fieldreport.ledger.models import LedgerLeaf, LedgerNode, node_key, split_node_key
 
-LOG_LOCK_ID = 72_031_018
+# The same advisory lock as reports.service.LEDGER_LOCK_ID: one lock, so never two orders.
+LOG_LOCK_ID = 72_031_017
 
 
 def tree_size(session: Session) -> int:
@@ -38,10 +39,8 @@ _INSERT_LEAF = text(
     "INSERT INTO ledger_leaves (leaf_index, kind, subject_id, data, leaf_hash, appended_at) "
     "VALUES (:leaf_index, :kind, :subject_id, :data, :leaf_hash, :appended_at)"
 ).bindparams(bindparam("appended_at", type_=UTCDateTime()))
-_NODE = text("SELECT hash FROM ledger_nodes WHERE level = :level AND position = :position")
-_INSERT_NODE = text(
-    "INSERT INTO ledger_nodes (level, position, hash) VALUES (:level, :position, :hash)"
-)
+_NODE = text("SELECT hash FROM ledger_nodes WHERE node_key = :key")
+_INSERT_NODE = text("INSERT INTO ledger_nodes (node_key, hash) VALUES (:key, :hash)")
 
 
 def append(session: Session, kind: str, subject_id: int, payload: dict[str, Any]) -> int:
@@ -62,7 +61,7 @@ def append(session: Session, kind: str, subject_id: int, payload: dict[str, Any]
 
     def sibling(level: int, position: int) -> bytes:
         if (level, position) not in known:
-            found = connection.execute(_NODE, {"level": level, "position": position}).scalar()
+            found = connection.execute(_NODE, {"key": node_key(level, position)}).scalar()
             if found is None:
                 raise LookupError(f"the log has no stored node {level}/{position}")
             known[(level, position)] = bytes.fromhex(found)
@@ -74,7 +73,7 @@ def append(session: Session, kind: str, subject_id: int, payload: dict[str, Any]
         _INSERT_LEAF, {**leaf, "leaf_hash": leaf_hash.hex(), "appended_at": utcnow()}
     )
     if completed:
-        rows = [{"level": lv, "position": p, "hash": value.hex()} for lv, p, value in completed]
+        rows = [{"key": node_key(lv, p), "hash": value.hex()} for lv, p, value in completed]
         connection.execute(_INSERT_NODE, rows)
     return index
 
@@ -115,21 +114,11 @@ class StoredNodes:
             )
             self.cache.update({(0, i): bytes.fromhex(h) for i, h in rows})
         if inner:
-            by_level: dict[int, list[int]] = {}
-            for level, position in inner:
-                by_level.setdefault(level, []).append(position)
-            # One (level = l AND position IN ...) per level: each an index range on the key.
+            wanted = [node_key(level, position) for level, position in inner]
             rows = self.connection.execute(
-                select(LedgerNode.level, LedgerNode.position, LedgerNode.hash).where(
-                    or_(
-                        *(
-                            and_(LedgerNode.level == lv, LedgerNode.position.in_(ps))
-                            for lv, ps in by_level.items()
-                        )
-                    )
-                )
+                select(LedgerNode.node_key, LedgerNode.hash).where(LedgerNode.node_key.in_(wanted))
             )
-            self.cache.update({(lv, p): bytes.fromhex(h) for lv, p, h in rows})
+            self.cache.update({split_node_key(k): bytes.fromhex(h) for k, h in rows})
         missing = [key for key in keys if key not in self.cache]
         if missing:
             raise LookupError(f"the log has no stored node {missing[0]}")

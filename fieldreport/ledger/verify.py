@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldreport.ledger import merkle, verify_digests, verify_sources
-from fieldreport.ledger.models import LedgerLeaf, LedgerNode
+from fieldreport.ledger.models import LedgerLeaf, LedgerNode, split_node_key
 from fieldreport.storage import Storage
 
 
@@ -66,14 +66,15 @@ def _tree(
     tree = merkle.MemoryTree()
     for leaf in leaves:
         tree.append(merkle.leaf_hash(leaf.data.encode()))
-    stored = session.execute(select(LedgerNode.level, LedgerNode.position, LedgerNode.hash))
+    stored = session.execute(select(LedgerNode.node_key, LedgerNode.hash))
     nodes = 0
-    for level, position, value in stored:
+    for key, value in stored:
         nodes += 1
-        rebuilt = tree.levels[level][position] if level < len(tree.levels) else None
-        if rebuilt is None or position >= len(tree.levels[level]):
+        level, position = split_node_key(key)
+        if level >= len(tree.levels) or position >= len(tree.levels[level]):
             yield f"The stored tree node {level}/{position} is not in the log's tree."
-        elif rebuilt.hex() != value:
+            continue
+        if tree.levels[level][position].hex() != value:
             yield (
                 f"The stored tree node {level}/{position} differs from the leaves under it "
                 "(leaves changed or reordered)."
