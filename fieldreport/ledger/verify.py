@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from fieldreport.ledger import merkle, verify_digests, verify_sources
 from fieldreport.ledger.models import LedgerLeaf, LedgerNode, split_node_key
+from fieldreport.ledger.verify_sources import rows
 from fieldreport.storage import Storage
 
 
@@ -34,12 +35,14 @@ class Outcome:
 def verify_all(session: Session, storage: Storage, data_dir: Path, *, limit: int = 20) -> Outcome:
     """Every check; stops collecting after ``limit`` problems (the first is what matters)."""
     outcome = Outcome()
-    leaves = list(session.execute(select(LedgerLeaf).order_by(LedgerLeaf.leaf_index)).scalars())
+    columns = (LedgerLeaf.leaf_index, LedgerLeaf.kind, LedgerLeaf.subject_id, LedgerLeaf.data)
+    leaves = rows(session, select(*columns, LedgerLeaf.leaf_hash).order_by(LedgerLeaf.leaf_index))
     outcome.counts["leaves"] = len(leaves)
+    hashes = [merkle.leaf_hash(leaf.data.encode()) for leaf in leaves]  # from the entries
     checks = [
-        _leaf_hashes(leaves),
+        _leaf_hashes(leaves, hashes),
         verify_sources.check_sources(session, storage, leaves, outcome.counts),
-        _tree(session, leaves, data_dir, outcome.counts),
+        _tree(session, hashes, data_dir, outcome.counts),
         verify_digests.check_digests(session, storage, data_dir, outcome.counts),
     ]
     for check in checks:
@@ -50,22 +53,22 @@ def verify_all(session: Session, storage: Storage, data_dir: Path, *, limit: int
     return outcome
 
 
-def _leaf_hashes(leaves: list[LedgerLeaf]) -> Iterator[str]:
-    for expected_index, leaf in enumerate(leaves):
+def _leaf_hashes(leaves: list[LedgerLeaf], hashes: list[bytes]) -> Iterator[str]:
+    for expected_index, (leaf, rebuilt) in enumerate(zip(leaves, hashes, strict=True)):
         if leaf.leaf_index != expected_index:
             yield f"The log has no leaf {expected_index} (the next is {leaf.leaf_index})."
             return
-        if merkle.leaf_hash(leaf.data.encode()).hex() != leaf.leaf_hash:
+        if rebuilt.hex() != leaf.leaf_hash:
             yield f"Leaf {leaf.leaf_index} ({leaf.kind}): its hash does not match its entry."
 
 
 def _tree(
-    session: Session, leaves: list[LedgerLeaf], data_dir: Path, counts: dict[str, int]
+    session: Session, hashes: list[bytes], data_dir: Path, counts: dict[str, int]
 ) -> Iterator[str]:
     """Rebuild the tree from the entries; compare stored nodes, then every signed head."""
     tree = merkle.MemoryTree()
-    for leaf in leaves:
-        tree.append(merkle.leaf_hash(leaf.data.encode()))
+    for leaf_hash in hashes:
+        tree.append(leaf_hash)
     stored = session.execute(select(LedgerNode.node_key, LedgerNode.hash))
     nodes = 0
     for key, value in stored:
