@@ -119,3 +119,23 @@ def test_a_key_that_is_not_p256_spki_is_refused(client_for):
     )
     assert response.status_code == 422
     assert "public_key_spki" in response.get_json()["errors"]
+
+
+def test_a_photo_the_phone_did_not_sign_is_named_by_verify(runtime, client_for, corpus):
+    from fieldreport.photos.models import Photo
+    from tests.helpers import upload_photo
+
+    client, phone = client_for("obs1"), Phone()
+    phone.register(client)
+    body = report_body()
+    assert post_report(client, phone.sign(body, photos=["0" * 64])).status_code == 201
+    assert (
+        upload_photo(client, body["client_id"], corpus / "accept" / "Canon_40D.jpg").status_code
+        == 201
+    )
+    with runtime.db.session_scope(write=False) as s:
+        problems = verify_all(s, runtime.storage, runtime.settings.data_dir).problems
+        photo_id = s.scalar(select(Photo.id))
+    assert problems == [
+        f"Photo {photo_id} of report {body['client_id']} is not one its phone signed."
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
@@ -51,6 +52,7 @@ def check_sources(
     counts["reports"] = len(reports)
     yield from _versions(session, reports, by_kind[build.REPORT_VERSION], counts)
     yield from _photos(session, storage, reports, by_kind[build.PHOTO], counts)
+    yield from _unsigned_photos(session, reports)
     yield from _reviews(session, reports, by_kind[build.REVIEW], counts)
     yield from _sectors(session, [x for x in leaves if x.kind == build.SECTOR_CHANGE], counts)
 
@@ -119,6 +121,26 @@ def _photos(
             yield f"{what}: its original file was changed (SHA-256 differs)."
     for leaf in logged.values():
         yield f"Leaf {leaf.leaf_index} logs a photo that is no longer in the database."
+
+
+def _unsigned_photos(session: Session, reports: dict[int, Report]) -> Iterator[str]:
+    """A report signed on its phone names its photos' SHA-256: no other photo may join it."""
+    query = select(ReportVersion.report_id, DeviceSignature.signed_body).join(
+        ReportVersion, ReportVersion.id == DeviceSignature.report_version_id
+    )
+    signed: dict[int, set[str]] = {}
+    for report_id, body in rows(session, query):
+        try:
+            signed.setdefault(report_id, set()).update(json.loads(body).get("photos") or [])
+        except (ValueError, AttributeError):
+            yield f"Report {reports[report_id].client_id}: its phone-signed body is not JSON."
+    if not signed:
+        return
+    query = select(Photo.id, Photo.report_id, Photo.sha256).where(Photo.report_id.in_(signed))
+    for photo in rows(session, query):
+        if photo.sha256 not in signed[photo.report_id]:
+            client_id = reports[photo.report_id].client_id
+            yield f"Photo {photo.id} of report {client_id} is not one its phone signed."
 
 
 def _reviews(
