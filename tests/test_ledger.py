@@ -263,3 +263,31 @@ def test_backfill_logs_what_was_recorded_before_the_log_and_nothing_twice(runtim
     assert _verify(runtime) == []
     with runtime.db.session_scope() as s:
         assert backfill(s) == {}
+
+
+def test_the_next_digest_shows_a_consistency_proof_from_the_previous_days_head(
+    runtime, users, corpus
+):
+    from fieldreport.digests.models import Digest
+
+    world = _world(runtime, users, corpus)
+    with runtime.db.session_scope() as s:
+        file_report(s, s.get(User, users.observer.id), 43.47, 11.85)
+    next_day = world["day"] + timedelta(days=1)
+    pipeline.build(runtime, next_day)
+    with runtime.db.session_scope(write=False) as s:
+        old, new = heads.head_for_day(s, world["day"]), heads.head_for_day(s, next_day)
+        key = s.scalar(select(Digest.html_key).where(Digest.day == next_day))
+    manifest = json.loads(runtime.storage.get(key.rsplit("/", 1)[0] + "/manifest.json"))
+    shown = manifest["tree_head"]
+    assert shown["previous"]["root_hash"] == old.root_hash and old.tree_size < new.tree_size
+    proof = [bytes.fromhex(node) for node in shown["consistency_proof"]]
+    assert merkle.verify_consistency(
+        old.tree_size,
+        new.tree_size,
+        bytes.fromhex(old.root_hash),
+        bytes.fromhex(new.root_hash),
+        proof,
+    )
+    page = runtime.storage.get(key.rsplit("/", 1)[0] + "/body.html").decode()
+    assert old.root_hash in page and all(node in page for node in shown["consistency_proof"])
