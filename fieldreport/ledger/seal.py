@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +41,9 @@ def seal_snapshot(session: Session, data_dir: Path, day: date, zone: ZoneInfo) -
     context: dict[str, Any] = {
         **heads.as_dict(head),
         "fingerprint_grouped": keys.grouped(head.key_fingerprint),
+        "signed_at_utc": datetime.fromtimestamp(head.timestamp_ms / 1000, UTC).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        ),
         "previous": None,
         "consistency_proof": [],
     }
