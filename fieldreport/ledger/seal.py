@@ -55,9 +55,11 @@ def seal_snapshot(session: Session, data_dir: Path, day: date, zone: ZoneInfo) -
 
 
 def snapshot_exports(session: Session, day: date, zone: ZoneInfo) -> dict[str, bytes]:
-    """The day's CSV and GeoJSON, read in the build's snapshot (not live at download time)."""
-    csv_text = "".join(exports.csv_chunks(rows.verified_reports(session, day, zone)))
-    geojson_text = "".join(exports.geojson_chunks(rows.verified_reports(session, day, zone)))
+    """The day's CSV and GeoJSON, read in the build's snapshot (not live at download time);
+    the rows are read once for both."""
+    found = list(rows.verified_reports(session, day, zone))
+    csv_text = "".join(exports.csv_chunks(iter(found)))
+    geojson_text = "".join(exports.geojson_chunks(iter(found)))
     return {"reports.csv": csv_text.encode(), "reports.geojson": geojson_text.encode()}
 
 
