@@ -189,5 +189,56 @@ def digest(day: str) -> None:
         sys.exit(1)
 
 
+@main.command(help="Check the evidence log against every report, photo, decision and digest.")
+def verify() -> None:
+    from fieldreport.ledger.verify import verify_all
+
+    runtime = _runtime()
+    with runtime.db.session_scope(write=False) as session:
+        outcome = verify_all(session, runtime.storage, runtime.settings.data_dir)
+    click.echo(", ".join(f"{n} {what}" for what, n in outcome.counts.items()) + " checked.")
+    if outcome.clean:
+        click.echo("The log and everything it records match.")
+        return
+    click.echo(f"First mismatch: {outcome.problems[0]}")
+    for problem in outcome.problems[1:]:
+        click.echo(f"  also: {problem}")
+    sys.exit(1)
+
+
+@main.command("ledger-backfill", help="Log what was recorded before the evidence log existed.")
+def ledger_backfill() -> None:
+    from fieldreport.ledger.backfill import backfill
+    from fieldreport.ledger.heads import sign_head
+
+    runtime = _runtime()
+    _migrate(runtime)
+    with runtime.db.session_scope() as session:
+        added = backfill(session)
+        head = sign_head(session, runtime.settings.data_dir)
+    click.echo(f"Logged: {added or 'nothing was missing'}; signed head of {head.tree_size}.")
+
+
+@main.command("rotate-key", help="Make a new mission signing key, announced by the old one.")
+def rotate_key() -> None:
+    from fieldreport.ledger.keys import grouped, rotate
+
+    old, new = rotate(_runtime().settings.data_dir)
+    click.echo(f"Old key: {grouped(old)}\nNew key: {grouped(new)} (announced by the old key)")
+
+
+@main.command("verify-package", help="Check an evidence package offline (no server needed).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_package(path: Path) -> None:
+    import runpy
+
+    from fieldreport.config import PROJECT_ROOT
+
+    script = PROJECT_ROOT / "tools" / "verify_package.py"
+    if not script.exists():
+        raise click.ClickException(f"{script} is missing: it ships with the repository.")
+    sys.exit(runpy.run_path(str(script))["verify"](str(path)))
+
+
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 from fieldreport.accounts.models import AuditLog, User
 from fieldreport.alerts.models import Alert, AlertAddress
 from fieldreport.digests.models import Digest, DigestSend
+from fieldreport.ledger.models import DeviceKey, DeviceSignature, LedgerLeaf, LedgerNode, TreeHead
 from fieldreport.photos.models import Photo
 from fieldreport.places.models import Place
 from fieldreport.reports.models import Report, ReportVersion
@@ -15,13 +16,18 @@ __all__ = [
     "Assignment",
     "AuditLog",
     "CoordinatorSector",
+    "DeviceKey",
+    "DeviceSignature",
     "Digest",
     "DigestSend",
+    "LedgerLeaf",
+    "LedgerNode",
     "Photo",
     "Place",
     "Report",
     "ReportVersion",
     "ReviewEvent",
     "Sector",
+    "TreeHead",
     "User",
 ]

@@ -34,6 +34,7 @@ KNOWN = {
     "admin.revoke_sessions",
     "api_reports.create_report",
     "api_reports.add_photo",
+    "api_ledger.register_device",
     "api_review.review_report",
     "api_sectors.import_sectors",
     "reports.create",

@@ -138,6 +138,13 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/static/<path:filename>"): (200, 200, 200, 200, 200, 200),
     ("GET", "/sw.js"): (200, 200, 200, 200, 200, 200),
     ("POST", "/logout"): (302, 302, 302, 302, 302, 302),
+    # Issue 11: the evidence log. The public key is public; packages are for coordinators.
+    ("GET", "/api/v1/ledger/keys"): (200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/devices"): (401, 422, 403, 403, 403, 403),
+    ("GET", "/api/v1/reports/<client_id>/evidence"): (401, 403, 200, 404, 403, 200),
+    ("GET", "/evidence/<day>.zip"): (302, 403, 200, 200, 403, 200),
+    ("GET", "/ledger/public-key.pem"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/reports/<client_id>/evidence.zip"): (302, 403, 200, 404, 403, 200),
 }
 
 

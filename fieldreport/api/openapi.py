@@ -11,14 +11,14 @@ import copy
 import functools
 from typing import Any
 
-from fieldreport.api import digests, reports, review, sectors
+from fieldreport.api import digests, ledger, reports, review, sectors
 from fieldreport.api.spec import BASE, with_shared_answers
 
 
 @functools.cache
 def document() -> dict[str, Any]:
     built = copy.deepcopy(BASE)
-    for paths in (reports.PATHS, sectors.PATHS, review.PATHS, digests.PATHS):
+    for paths in (reports.PATHS, sectors.PATHS, review.PATHS, digests.PATHS, ledger.PATHS):
         built["paths"].update(copy.deepcopy(paths))
     with_shared_answers(built["paths"])
     return built

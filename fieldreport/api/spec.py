@@ -97,6 +97,10 @@ REPORT_INPUT: dict[str, Any] = {
         "position_source": {"type": "string", "enum": list(POSITION_SOURCES)},
         "basis": {"type": "string", "enum": list(BASIS_CODES)},
         "attribution_party": {"type": ["string", "null"]},
+        # Issue 11: the phone's signature over signed_body (all three, or none).
+        "device_key_id": {"type": "string", "maxLength": 64},
+        "device_signature": {"type": "string", "maxLength": 200},
+        "signed_body": {"type": "string", "maxLength": 200_000},
         "attribution_confidence": {"type": ["string", "null"], "enum": [*CONFIDENCE_CODES, None]},
         "narrative": {"type": "string", "maxLength": 10000},
         "urgent": {"type": "boolean"},

@@ -25,6 +25,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.deactivate": N_("Account deactivated"),
     "user.reactivate": N_("Account reactivated"),
     "user.sessions_revoked": N_("All sessions ended"),
+    "device_key.register": N_("Phone key registered for signing reports"),
     "sectors.create": N_("Sector created"),
     "sectors.edit": N_("Sector changed"),
     "sectors.activate": N_("Sector activated"),

@@ -32,6 +32,7 @@ class Snapshot:
     annex: list[dict[str, Any]]
     sectors: list[MapSector]
     events: list[MapEvent]
+    tree_head: dict[str, Any] | None = None  # issue 11: the signed head of this snapshot
 
 
 @dataclass
@@ -59,6 +60,7 @@ def render_outputs(settings: Settings, day: date, snapshot: Snapshot, signature:
         "trend_uri": png_data_uri(trend_png),
         "ledger_head": snapshot.ledger_head,
         "signature": signature,
+        "tree_head": snapshot.tree_head,
         "csv_path": f"/digests/{day.isoformat()}/reports.csv",
     }
     body = render.render_body({**context, "annex": snapshot.annex}, render.WEB, language)

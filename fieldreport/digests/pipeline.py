@@ -10,6 +10,7 @@ call these inside a web request's transaction: on SQLite they would wait for its
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from datetime import date
@@ -19,6 +20,7 @@ from fieldreport.accounts.models import User
 from fieldreport.digests import email, sending, service
 from fieldreport.digests.models import Digest
 from fieldreport.digests.outputs import render_outputs
+from fieldreport.ledger import seal
 from fieldreport.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -37,13 +39,19 @@ def build(runtime: Runtime, day: date, timings: dict[str, float] | None = None) 
         service.start_build(session, day, zone)
     with runtime.db.session_scope(write=False) as session:
         snapshot = service.read_snapshot(session, day, settings)
+        # Issue 11: the signed tree head and the exports come from this same snapshot.
+        sealed = seal.seal_snapshot(session, settings.data_dir, day, settings.zone)
+    snapshot = dataclasses.replace(snapshot, tree_head=sealed.context)
     signature = service.sign(settings, snapshot.figures, snapshot.ledger_head)
     figures_s = time.perf_counter() - began
     outputs = render_outputs(settings, day, snapshot, signature)
     began = time.perf_counter()
-    base = service.store_files(runtime.storage, day, signature, outputs.files)
+    files = {**outputs.files, **sealed.exports}
+    files.update(seal.signed_manifest(settings.data_dir, day, sealed.context, files))
+    base = service.store_files(runtime.storage, day, signature, files)
     with runtime.db.session_scope() as session:
         digest = service.mark_ready(session, day, zone, snapshot, signature, base)
+        session.add(sealed.head)  # issue 11: the head is kept once the build is
     if timings is not None:
         timings.update(outputs.timings, figures=figures_s, store=time.perf_counter() - began)
     metrics.DIGEST_BUILD_SECONDS.observe(time.perf_counter() - started)

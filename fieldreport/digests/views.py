@@ -202,11 +202,22 @@ def _stream(day: date, render: Any) -> Response:
     return Response(stream_with_context(generate()), content_type=render.mimetype)
 
 
+def _signed_export(digest: Any, name: str) -> Response | None:
+    """Issue 11: the export stored (and signed) with the build, for readers of every sector."""
+    if _reader_sectors() is not None or not digest.html_key:
+        return None
+    key = f"{digest.html_key.rsplit('/', 1)[0]}/{name}"
+    if not runtime().storage.exists(key):
+        return None  # a digest built before exports were stored
+    mimetype = exports.csv_chunks.mimetype if name.endswith(".csv") else "application/geo+json"
+    return Response(runtime().storage.get(key), content_type=mimetype)
+
+
 @bp.get("/digests/<day>/reports.csv")
 @roles_required(*READERS)
 def reports_csv(day: str) -> Any:
     digest = _served(day_or_404(day))
-    response = _stream(digest.day, exports.csv_chunks)
+    response = _signed_export(digest, "reports.csv") or _stream(digest.day, exports.csv_chunks)
     response.headers["Content-Disposition"] = f'attachment; filename="verified-{day}.csv"'
     return response
 
@@ -215,6 +226,7 @@ def reports_csv(day: str) -> Any:
 @roles_required(*READERS)
 def reports_geojson(day: str) -> Any:
     digest = _served(day_or_404(day))
-    response = _stream(digest.day, exports.geojson_chunks)
+    stored = _signed_export(digest, "reports.geojson")
+    response = stored or _stream(digest.day, exports.geojson_chunks)
     response.headers["Content-Disposition"] = f'attachment; filename="verified-{day}.geojson"'
     return response

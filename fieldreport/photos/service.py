@@ -24,6 +24,7 @@ from fieldreport.accounts.models import User
 from fieldreport.config import Settings
 from fieldreport.i18n import N_
 from fieldreport.jobs import JobQueue
+from fieldreport.ledger import record as evidence_log
 from fieldreport.photos.imaging import ImageInfo, ImageRejected, inspect_upload
 from fieldreport.photos.models import Photo
 from fieldreport.photos.tasks import enqueue_photos_after_commit
@@ -127,6 +128,7 @@ def store_photo(
             photo = _new_photo(report, uploader, checked)
             session.add(photo)
             session.flush()
+            evidence_log.photo(session, photo, report)  # same savepoint (issue 11)
     except IntegrityError:
         # The same bytes raced in through another request: its row is the answer.
         existing = photo_of(session, report, checked.sha256)

@@ -25,6 +25,7 @@ SHELL_ASSETS = (
     "css/app.css",
     "js/i18n.js",
     "js/idb.js",
+    "js/device-key.js",  # issue 11: the phone signs reports offline too
     "js/outbox.js",
     "js/report-form.js",
     "js/field-rules.js",

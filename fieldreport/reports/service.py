@@ -25,6 +25,8 @@ from fieldreport.alerts.tasks import alert_after_commit
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
 from fieldreport.jobs import JobQueue
+from fieldreport.ledger import devices
+from fieldreport.ledger import record as evidence_log
 from fieldreport.photos.service import (
     PhotoLimits,
     Upload,
@@ -71,6 +73,7 @@ def append_version(
     actor: User | None,
     *,
     content_sha: str | None = None,
+    device: devices.DeviceClaim | None = None,
 ) -> ReportVersion:
     """Add an immutable version of ``report``'s content to the ledger."""
     content_sha = content_sha or content_hash(content)
@@ -88,6 +91,7 @@ def append_version(
     session.add(version)
     report.content_sha256 = content_sha
     report.prev_sha256 = previous
+    evidence_log.report_version(session, version, report, device)  # same transaction (issue 11)
     return version
 
 
@@ -147,7 +151,12 @@ def find_by_client_id(session: Session, client_id: str) -> Report | None:
     return session.scalar(select(Report).where(Report.client_id == client_id))
 
 
-def submit_report(session: Session, observer: User, data: ReportInput) -> SubmitOutcome:
+def submit_report(
+    session: Session,
+    observer: User,
+    data: ReportInput,
+    device: devices.DeviceClaim | None = None,
+) -> SubmitOutcome:
     """Store a new report (and its first ledger entry), or answer a repeat with the stored one.
 
     Raises :class:`ReportConflict` when the client_id belongs to a different submission.
@@ -163,7 +172,9 @@ def submit_report(session: Session, observer: User, data: ReportInput) -> Submit
             report = _new_report(data, observer, sector_id, content_sha)
             session.add(report)
             session.flush()
-            append_version(session, report, content, observer, content_sha=content_sha)
+            append_version(
+                session, report, content, observer, content_sha=content_sha, device=device
+            )
     except IntegrityError:
         existing = find_by_client_id(session, data.client_id)
         if existing is None:
@@ -188,10 +199,13 @@ def submit_report_with_photos(
     ``ReportConflict`` is the exception: its audit row is written, and meant to be kept. Each new
     photo's job is queued once the caller's transaction commits.
     """
+    values, claim = devices.split_claim(values)  # issue 11: the phone's signature, if any
     data = validate_report(values, now=utcnow(), parties=settings.parties)
     limits = PhotoLimits.from_settings(settings)
     checked = [check_photo(upload, limits) for upload in uploads]
-    outcome = submit_report(session, observer, data)
+    if claim is not None:
+        devices.check_claim(session, observer, claim, values, [c.sha256 for c in checked])
+    outcome = submit_report(session, observer, data, device=claim)
     stored = [store_photo(session, storage, outcome.report, observer, c).photo for c in checked]
     enqueue_pending(session, queue, stored)
     if outcome.created:

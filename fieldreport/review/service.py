@@ -32,6 +32,7 @@ from fieldreport.accounts.roles import ADMIN, OBSERVER, coordinates, sees_observ
 from fieldreport.accounts.service import audit
 from fieldreport.db import utcnow
 from fieldreport.i18n import N_
+from fieldreport.ledger import record as evidence_log
 from fieldreport.reports.models import Report
 from fieldreport.review.models import ReviewEvent
 
@@ -122,6 +123,7 @@ def review_report(
     report.status = to_status
     session.add(event)
     session.flush()
+    evidence_log.review(session, event, report)  # same transaction (issue 11)
     return event
 
 
@@ -146,6 +148,7 @@ def answer_question(session: Session, report: Report, observer: User, answer: st
     report.status = "in_review"
     session.add(event)
     session.flush()
+    evidence_log.review(session, event, report)  # same transaction (issue 11)
     return event
 
 
@@ -181,6 +184,7 @@ def reopen_decision(
     report.status = "in_review"
     session.add(event)
     session.flush()
+    evidence_log.review(session, event, report)  # a reopening is evidence too (issue 11)
     return event
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import AuditLog, User
 from fieldreport.accounts.service import audit
+from fieldreport.ledger import record as evidence_log
 from fieldreport.sectors.import_limits import count_positions
 from fieldreport.sectors.models import Sector
 
@@ -86,6 +87,7 @@ def record_change(
         address=address,
         detail=detail,
     )
+    evidence_log.sector_change(session, sector.id, action, detail)  # issue 11
 
 
 def sector_history(session: Session, sector_id: int) -> list[AuditLog]:

@@ -80,12 +80,14 @@ def _register_blueprints(app: Flask) -> None:
     from fieldreport.accounts.views import bp as accounts_bp
     from fieldreport.alerts.views import bp as alerts_bp
     from fieldreport.api.digests import bp as api_digests_bp
+    from fieldreport.api.ledger import bp as api_ledger_bp
     from fieldreport.api.meta import bp as api_bp
     from fieldreport.api.reports import bp as api_reports_bp
     from fieldreport.api.review import bp as api_review_bp
     from fieldreport.api.sectors import bp as api_sectors_bp
     from fieldreport.audit.views import bp as audit_bp
     from fieldreport.digests.views import bp as digests_bp
+    from fieldreport.ledger.views import bp as ledger_bp
     from fieldreport.photos.views import bp as photos_bp
     from fieldreport.places.views import bp as places_bp
     from fieldreport.reports.offline_views import bp as offline_bp
@@ -117,6 +119,8 @@ def _register_blueprints(app: Flask) -> None:
         api_sectors_bp,
         api_review_bp,
         api_digests_bp,
+        ledger_bp,  # issue 11
+        api_ledger_bp,  # issue 11
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

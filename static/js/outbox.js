@@ -28,6 +28,9 @@ const changed = () => {
 
 /** Keep a report (the API body) and its prepared photos until the server confirms them. */
 export async function add(body, photos, owner) {
+  // Issue 11: signed on the phone before it is queued (device-key.js); unsigned if it cannot sign.
+  const signature = await import("./device-key.js").then((m) => m.sign(body, photos.map((p) => p.sha256))).catch(() => ({}));
+  body = { ...body, ...signature };
   await idb.put({
     client_id: body.client_id, body, owner, photos, state: "waiting", error: "", errors: null,
     attempts: 0, created_at: new Date().toISOString(),
@@ -269,4 +272,5 @@ if (inPage && document.body.dataset.user) {
   refresh();
   auto();
   registerWorker().catch(() => {});
+  import("./device-key.js").then((m) => m.initAfterLoad()).catch(() => {}); // issue 11: the phone's key
 }
