@@ -11,6 +11,7 @@ COPY worker ./worker
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
+COPY tools ./tools
 RUN pip install --no-cache-dir -e . \
  && python -m fieldreport.i18n_tools compile \
  && mkdir -p /srv/fieldreport/data && chown fieldreport /srv/fieldreport/data

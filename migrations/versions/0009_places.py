@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_places"
-down_revision = "0004"
+down_revision = "0005_ledger"
 branch_labels = None
 depends_on = None
 
