@@ -169,3 +169,18 @@ def test_the_next_digest_shows_a_consistency_proof_from_the_previous_days_head(
     )
     page = runtime.storage.get(key.rsplit("/", 1)[0] + "/body.html").decode()
     assert old.root_hash in page and all(node in page for node in shown["consistency_proof"])
+
+
+def test_an_admins_reopening_is_a_leaf_and_the_log_still_verifies(runtime, users, corpus):
+    from fieldreport.reports.models import Report
+    from fieldreport.review.service import reopen_decision
+
+    _world(runtime, users, corpus, digest=False)
+    with runtime.db.session_scope() as s:
+        verified = s.scalar(select(Report).where(Report.status == "verified"))
+        event = reopen_decision(s, verified, s.get(User, users.admin.id), "Wrong village.")
+        event_id = event.id
+    with runtime.db.session_scope(write=False) as s:
+        last = s.scalar(select(LedgerLeaf).order_by(LedgerLeaf.leaf_index.desc()).limit(1))
+    assert (last.kind, last.subject_id) == ("review", event_id)
+    assert _verify(runtime) == []

@@ -22,7 +22,7 @@ from fieldreport.review.models import ReviewEvent
 
 def backfill(session: Session) -> dict[str, int]:
     """Append the missing leaves; how many of each kind."""
-    logged = set(session.execute(select(LedgerLeaf.kind, LedgerLeaf.subject_id)).tuples())
+    logged = {tuple(row) for row in session.execute(select(LedgerLeaf.kind, LedgerLeaf.subject_id))}
     reports = {r.id: r for r in session.scalars(select(Report))}
     devices = {d.report_version_id: d for d in session.scalars(select(DeviceSignature))}
     added = dict.fromkeys(leaves.KINDS, 0)
