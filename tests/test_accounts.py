@@ -200,6 +200,19 @@ def test_pages_with_reports_are_not_cached_and_have_a_strict_csp(client_for):
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
 
 
+def test_static_files_carry_only_the_headers_a_file_needs(client_for):
+    client = client_for("obs1")
+    script = client.get("/static/js/idb.js")
+    worker = client.get("/sw.js")
+
+    # nosniff keeps a file from being run as another type; the policy belongs to documents and
+    # to the service worker (a worker script's own policy governs the worker).
+    assert script.headers["X-Content-Type-Options"] == "nosniff"
+    for name in ("Content-Security-Policy", "Content-Disposition", "X-Request-ID"):
+        assert name not in script.headers
+    assert "script-src 'self'" in worker.headers["Content-Security-Policy"]
+
+
 def test_passwords_are_stored_as_argon2_hashes(users, runtime):
     with runtime.db.session_scope(write=False) as session:
         user = session.scalar(select(User).where(User.username == "obs1"))
