@@ -31,7 +31,8 @@ class Assignment(Base):
     observer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), index=True)
     starts_on: Mapped[date] = mapped_column(Date)
-    ends_on: Mapped[date] = mapped_column(Date)
+    # Current and coming assignments, and a week's roster, read from here: old ones are skipped.
+    ends_on: Mapped[date] = mapped_column(Date, index=True)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     allow_overlap: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,106 @@
+"""Lists of reports whose cost does not grow with history: pages, the sync feed, the export.
+
+Every list is a keyset walk of an index (``ix_reports_*`` in ``reports/models.py``): the pages
+newest event first, ``(occurred_at, id)``; the sync feed in commit order, ``(change_seq, id)``
+(``reports/changes.py``); the export oldest first, read in batches from a server-side cursor.
+Each is limited to what the reader may see (``service.visible_reports``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from fieldreport.accounts.models import User
+from fieldreport.pagination import BadCursor, Page, decode_cursor, encode_cursor, keyset_page
+from fieldreport.reports.models import Report
+from fieldreport.reports.service import visible_reports
+from fieldreport.sectors.models import Sector
+
+PAGE_SIZE = 50
+MAX_PAGE = 500
+EXPORT_BATCH = 1000
+# ``since=0``: the sync feed from its very beginning (every report the reader may see).
+SYNC_START = "0"
+
+
+def _visible(session: Session, user: User) -> Select[tuple[Report]]:
+    return visible_reports(session, user).order_by(None)
+
+
+def report_page(
+    session: Session, user: User, *, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> Page[Report]:
+    """A page of the reports ``user`` may see, newest event first, after ``cursor``.
+
+    Raises ``BadCursor`` for a cursor this server did not write.
+    """
+    return keyset_page(
+        session,
+        _visible(session, user),
+        [Report.occurred_at, Report.id],
+        lambda report: (report.occurred_at, report.id),
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def changes_page(
+    session: Session, user: User, *, since: str, limit: int = PAGE_SIZE
+) -> Page[Report]:
+    """Reports ``user`` may see changed after the change ``since`` stands for, in commit order.
+
+    ``since`` is ``SYNC_START`` or a cursor of this feed. The page's ``next_cursor`` is where the
+    next call continues: after the last report given, or ``since`` itself when nothing changed
+    (a client polls with it). A report changed again after it was given comes again.
+    """
+    if since != SYNC_START:
+        decode_cursor(since, 2)  # refuse a cursor of another list before querying
+    page = keyset_page(
+        session,
+        _visible(session, user),
+        [Report.change_seq, Report.id],
+        lambda report: (report.change_seq, report.id),
+        limit=limit,
+        cursor=None if since == SYNC_START else since,
+        descending=False,
+    )
+    if page.next_cursor is not None:
+        return page
+    last = page.items[-1] if page.items else None
+    return Page(page.items, _resume_after(last) if last else since)
+
+
+def _resume_after(report: Report) -> str:
+    return encode_cursor([report.change_seq, report.id])
+
+
+def sector_codes(session: Session, reports: list[Report]) -> dict[int, str]:
+    """The codes of the sectors of ``reports``: one query for a whole page."""
+    ids = {report.sector_id for report in reports if report.sector_id is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Sector.id, Sector.code).where(Sector.id.in_(ids))).all())
+
+
+def reports_between(
+    session: Session, user: User, start: datetime, end: datetime
+) -> Iterator[tuple[Report, str | None]]:
+    """Every report ``user`` may see with its event in [start, end), oldest first, with its
+    sector's code; read in batches (a server-side cursor on PostgreSQL), so memory stays flat."""
+    query = (
+        _visible(session, user)
+        .add_columns(Sector.code)
+        .outerjoin(Sector, Sector.id == Report.sector_id)
+        .where(Report.occurred_at >= start, Report.occurred_at < end)
+        .order_by(Report.occurred_at, Report.id)
+        .execution_options(yield_per=EXPORT_BATCH)
+    )
+    for row in session.execute(query):
+        yield row[0], row[1]
+
+
+__all__ = ["BadCursor", "Page", "changes_page", "report_page", "reports_between", "sector_codes"]
