@@ -12,6 +12,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from fieldreport.accounts.roles import COORDINATION
+from fieldreport.pagination import BadCursor
 from fieldreport.sectors import assignments as service
 from fieldreport.sectors.assignments import AssignmentOverlap
 from fieldreport.sectors.days import today_in
@@ -45,11 +46,19 @@ def _assignment_form() -> AssignmentForm:
 def _page(
     form: AssignmentForm, overlaps: list[tuple[Assignment, Sector]] | None = None, status: int = 200
 ) -> Any:
-    rows = service.upcoming_assignments(request_session(), mission_today(), viewer_limits())
+    after = request.args.get("after") or None
+    try:
+        rows = service.upcoming_assignments(
+            request_session(), mission_today(), viewer_limits(), cursor=after
+        )
+    except BadCursor:
+        abort(400, _("This link to a page of assignments cannot be read. Start from the first."))
     page = render_template(
         "sectors/assignments.html",
         form=form,
-        rows=rows,
+        rows=rows.items,
+        next_cursor=rows.next_cursor,
+        later_page=after is not None,
         overlaps=overlaps,
         delete_form=ConfirmForm(),
     )
