@@ -68,7 +68,17 @@ _RANGE = [
 ]
 
 
-def _export(media_type: str, what: str) -> dict[str, Any]:
+_FEATURES = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"const": "FeatureCollection"},
+        "features": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def _export(media_type: str, what: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "get": {
             "summary": f"Every report the caller may see with its event in a range of days, "
@@ -77,7 +87,7 @@ def _export(media_type: str, what: str) -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": what,
-                    "content": {media_type: {"schema": {"type": "string"}}},
+                    "content": {media_type: {"schema": schema}},
                 },
                 "400": message("A day missing or not YYYY-MM-DD, or to before from"),
             },
@@ -95,6 +105,8 @@ LIST_GET: dict[str, Any] = {
     },
 }
 PATHS: dict[str, Any] = {
-    "/reports/export.csv": _export("text/csv", "CSV"),
-    "/reports/export.geojson": _export("application/geo+json", "a GeoJSON FeatureCollection"),
+    "/reports/export.csv": _export("text/csv", "CSV", {"type": "string"}),
+    "/reports/export.geojson": _export(
+        "application/geo+json", "a GeoJSON FeatureCollection", _FEATURES
+    ),
 }
