@@ -1,6 +1,7 @@
 """Server time of the list pages as history grows: 10 k, 100 k and 1 M reports.
 
-Run: ``python bench/pages.py [--sizes 10000,100000,1000000] [--database-url URL] [--repeat 5]``.
+Run: ``python bench/pages.py [--sizes 10000,100000,1000000] [--database-url URL] [--repeat 5]
+[--data DIR]`` (``--data``: keep the SQLite files there and use them again next time).
 Each size gets a fresh database (a SQLite file, as deployed, unless ``--database-url`` names a
 PostgreSQL database, whose tables are dropped and made again) with the digest benchmark's
 mission (500 sectors, 200 observer teams, its categories, statuses and details) and a history
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -107,14 +109,10 @@ def run(
         }
     )
     runtime = build_runtime(settings)
-    if runtime.db.dialect == "postgresql":
-        Base.metadata.drop_all(runtime.db.engine)
-        with runtime.db.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade(runtime.db)
-    began = time.perf_counter()
-    populate(runtime, size)
-    print(f"  {size:,} reports made in {time.perf_counter() - began:.0f} s", flush=True)
+    made = data_dir / "made"
+    if not made.exists():  # a kept --data directory is used again as it is
+        _fill(runtime, size)
+        made.write_text(str(size))
     app = build_app(settings, runtime)
     cursors = _cursors(runtime, size)
     clients: dict[str, Any] = {}
@@ -125,6 +123,17 @@ def run(
     runtime.queue.shutdown()
     runtime.db.dispose()
     return results
+
+
+def _fill(runtime: Any, size: int) -> None:
+    if runtime.db.dialect == "postgresql":
+        Base.metadata.drop_all(runtime.db.engine)
+        with runtime.db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(runtime.db)
+    began = time.perf_counter()
+    populate(runtime, size)
+    print(f"  {size:,} reports made in {time.perf_counter() - began:.0f} s", flush=True)
 
 
 def _label(key: str) -> str:
@@ -148,14 +157,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--database-url", default=None, help="PostgreSQL (default: SQLite)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data", help="keep the SQLite databases here and use them again")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            data = Path(tmp) / str(size)
+            data = Path(args.data or tmp) / str(size)
             url = args.database_url or f"sqlite:///{data / 'bench.db'}"
-            data.mkdir()
+            if args.database_url:  # one PostgreSQL database: made again for each size
+                shutil.rmtree(data, ignore_errors=True)
+            data.mkdir(parents=True, exist_ok=True)
             results[size] = run(url, data, size, args.repeat)
     table(args.database_url.split("@")[-1] if args.database_url else "SQLite", sizes, results)
 

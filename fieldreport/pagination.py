@@ -91,6 +91,16 @@ def decode_cursor(cursor: str, width: int) -> tuple[Any, ...]:
     return tuple(_decode_value(v) for v in values)
 
 
+def decode_cursor_of(cursor: str, types: Sequence[type]) -> tuple[Any, ...]:
+    """:func:`decode_cursor`, refusing also a cursor of another list (values not of ``types``):
+    compared with the wrong columns, it would be an error of the database, not a 400."""
+    values = decode_cursor(cursor, len(types))
+    for value, kind in zip(values, types, strict=True):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise BadCursor("the cursor belongs to another list")
+    return values
+
+
 def keyset_page(
     session: Session,
     query: Select[tuple[T]],

@@ -10,7 +10,7 @@ import pytest
 
 from fieldreport.pagination import encode_cursor
 from fieldreport.sectors.limits import set_coordinator_sectors
-from tests.helpers import add_report, add_sector
+from tests.helpers import add_assignment, add_report, add_sector
 
 START = datetime(2026, 5, 1, 8, tzinfo=UTC)
 NEXT_LINK = re.compile(r'<a rel="next" href="([^"]+)"')
@@ -130,3 +130,51 @@ def test_a_limit_above_the_most_is_cut_to_500_with_a_next_link(runtime, users, c
     assert "limit=2" in body["links"]["next"]
     capped = client_for("admin").get("/api/v1/reports?limit=100000").get_json()
     assert len(capped["reports"]) == 3 and capped["links"]["next"] is None
+
+
+def test_a_cursor_of_another_list_is_a_400_not_a_database_error(runtime, users, client_for):
+    client = client_for("coord")
+    event_cursor = encode_cursor([START, 5])
+    change_cursor = encode_cursor([5, 5])
+    assert client.get("/api/v1/reports", query_string={"cursor": change_cursor}).status_code == 400
+    assert client.get("/api/v1/reports", query_string={"since": event_cursor}).status_code == 400
+    assert client.get("/reports", query_string={"after": change_cursor}).status_code == 400
+    page = client.get("/assignments", query_string={"after": change_cursor})
+    assert page.status_code == 400 and "cannot be read" in page.get_data(as_text=True)
+    assert client_for("admin").get("/admin/audit?older_than=x1").status_code == 400
+
+
+def test_assignments_page_by_first_day_with_a_link_to_later_ones(runtime, users, client_for):
+    today = datetime.now(runtime.settings.zone).date()
+    with runtime.db.session_scope() as session:
+        west = add_sector(session, "W", 11.85, 43.47)
+        for i in range(55):
+            day = today + timedelta(days=i)
+            add_assignment(session, (users.observer, users.observer2)[i % 2], west, day, day)
+    client = client_for("coord")
+    first = client.get("/assignments").get_data(as_text=True)
+    assert "Showing 50 — " in first and "later assignments" in first
+    found = NEXT_LINK.search(first)
+    second = client.get(found.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "Showing 5: no later assignments." in second
+    assert (today + timedelta(days=54)).isoformat() in second
+    assert (today + timedelta(days=54)).isoformat() not in first
+
+
+def test_a_limited_coordinator_syncs_their_sectors_only(runtime, users, client_for):
+    with runtime.db.session_scope() as session:
+        west = add_sector(session, "W", 11.85, 43.47)
+        east = add_sector(session, "E", 11.95, 43.47)
+        mine = [add_report(session, users.observer, START, sector=west) for _ in range(12)]
+        for _ in range(6):
+            add_report(session, users.observer, START, sector=east)
+        set_coordinator_sectors(session, users.coordinator.id, [west.id], None)
+    client = client_for("coord")
+    ids, url = [], "/api/v1/reports?since=0&limit=5"
+    while True:
+        body = client.get(url).get_json()
+        if not body["reports"]:
+            break
+        ids.extend(r["id"] for r in body["reports"])
+        url = body["links"]["next"]
+    assert ids == sorted(r.id for r in mine)

@@ -16,7 +16,7 @@ from sqlalchemy import Select, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
-from fieldreport.pagination import BadCursor, Page, decode_cursor, encode_cursor, keyset_page
+from fieldreport.pagination import BadCursor, Page, decode_cursor_of, encode_cursor, keyset_page
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import visible_reports
 from fieldreport.sectors.limits import visible_sector_ids
@@ -33,6 +33,48 @@ def _visible(session: Session, user: User) -> Select[tuple[Report]]:
     return visible_reports(session, user).order_by(None)
 
 
+def _page(
+    session: Session,
+    user: User,
+    keys: list[Any],
+    types: tuple[type, type],
+    *,
+    cursor: str | None,
+    limit: int,
+    descending: bool,
+) -> Page[Report]:
+    """A keyset page of what ``user`` may see, ordered by ``keys`` (two columns, id last).
+
+    For a coordinator limited to some sectors, ``sector_id IN (…) ORDER BY key`` would read and
+    sort every report of those sectors (a temporary B-tree that grows with history); instead
+    each sector's index (``ix_reports_sector_event``, ``_sector_changes``) is walked for its
+    first ``limit + 1`` rows after the cursor, all in one statement, and only those are sorted.
+    """
+    after = decode_cursor_of(cursor, types) if cursor else None
+    sectors = visible_sector_ids(session, user)
+    if sectors is None:
+        query = _visible(session, user)
+    else:
+        parts = []
+        for sector_id in sorted(sectors):
+            part = select(Report.id).where(Report.sector_id == sector_id)
+            if after is not None:
+                row, bound = tuple_(*keys), tuple_(*after)
+                part = part.where(row < bound if descending else row > bound)
+            order = [key.desc() if descending else key for key in keys]
+            parts.append(select(part.order_by(*order).limit(limit + 1).subquery().c.id))
+        query = select(Report).where(Report.id.in_(union_all(*parts)))
+    return keyset_page(
+        session,
+        query,
+        keys,
+        lambda report: tuple(getattr(report, key.key) for key in keys),
+        limit=limit,
+        cursor=cursor,
+        descending=descending,
+    )
+
+
 def report_page(
     session: Session, user: User, *, cursor: str | None = None, limit: int = PAGE_SIZE
 ) -> Page[Report]:
@@ -40,37 +82,9 @@ def report_page(
 
     Raises ``BadCursor`` for a cursor this server did not write.
     """
-    after = decode_cursor(cursor, 2) if cursor else None
-    sectors = visible_sector_ids(session, user)
-    if sectors is None:
-        query = _visible(session, user)
-    else:  # a coordinator limited to ``sectors``: the rows are found sector by sector
-        query = select(Report).where(Report.id.in_(_newest_per_sector(sectors, after, limit)))
-    return keyset_page(
-        session,
-        query,
-        [Report.occurred_at, Report.id],
-        lambda report: (report.occurred_at, report.id),
-        limit=limit,
-        cursor=cursor,
-    )
-
-
-def _newest_per_sector(sectors: set[int], after: tuple | None, limit: int) -> Any:
-    """The ids of the ``limit + 1`` newest reports after ``after`` in each sector, as one query.
-
-    For a coordinator limited to some sectors: ``sector_id IN (…) ORDER BY occurred_at`` would
-    read and sort every report of those sectors (a temporary B-tree that grows with history);
-    one walk of ``ix_reports_sector_event`` per sector reads ``limit + 1`` rows each instead.
-    """
-    parts = []
-    for sector_id in sorted(sectors):
-        part = select(Report.id).where(Report.sector_id == sector_id)
-        if after is not None:
-            part = part.where(tuple_(Report.occurred_at, Report.id) < tuple_(*after))
-        newest = part.order_by(Report.occurred_at.desc(), Report.id.desc()).limit(limit + 1)
-        parts.append(select(newest.subquery().c.id))
-    return union_all(*parts)
+    keys = [Report.occurred_at, Report.id]
+    types = (datetime, int)
+    return _page(session, user, keys, types, cursor=cursor, limit=limit, descending=True)
 
 
 def changes_page(
@@ -82,17 +96,9 @@ def changes_page(
     next call continues: after the last report given, or ``since`` itself when nothing changed
     (a client polls with it). A report changed again after it was given comes again.
     """
-    if since != SYNC_START:
-        decode_cursor(since, 2)  # refuse a cursor of another list before querying
-    page = keyset_page(
-        session,
-        _visible(session, user),
-        [Report.change_seq, Report.id],
-        lambda report: (report.change_seq, report.id),
-        limit=limit,
-        cursor=None if since == SYNC_START else since,
-        descending=False,
-    )
+    cursor = None if since == SYNC_START else since
+    keys = [Report.change_seq, Report.id]
+    page = _page(session, user, keys, (int, int), cursor=cursor, limit=limit, descending=False)
     if page.next_cursor is not None:
         return page
     last = page.items[-1] if page.items else None

@@ -42,6 +42,7 @@ class Report(Base):
         Index("ix_reports_observer_event", "observer_id", "occurred_at", "id"),
         Index("ix_reports_status_event", "status", "occurred_at", "id"),
         Index("ix_reports_changes", "change_seq", "id"),
+        Index("ix_reports_sector_changes", "sector_id", "change_seq", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
-from fieldreport.pagination import Page, keyset_page
+from fieldreport.pagination import Page, decode_cursor_of, keyset_page
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.sectors.models import Assignment, Sector
@@ -137,6 +137,8 @@ def upcoming_assignments(
 
     Raises ``BadCursor`` for a cursor this server did not write.
     """
+    if cursor:
+        decode_cursor_of(cursor, (date, int))
     query = select(Assignment).where(Assignment.ends_on >= since)
     if sector_ids is not None:
         query = query.where(Assignment.sector_id.in_(sector_ids))

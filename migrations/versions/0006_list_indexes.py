@@ -22,6 +22,7 @@ REPORT_INDEXES = {
     "ix_reports_observer_event": ["observer_id", "occurred_at", "id"],
     "ix_reports_status_event": ["status", "occurred_at", "id"],
     "ix_reports_changes": ["change_seq", "id"],
+    "ix_reports_sector_changes": ["sector_id", "change_seq", "id"],
 }
 AUDIT_INDEXES = {
     "ix_audit_log_username_id": ["username", "id"],
