@@ -19,7 +19,6 @@ from fieldreport.sectors.days import today_in
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.forms import AssignmentForm, ConfirmForm
 from fieldreport.sectors.models import Assignment, Sector
-from fieldreport.sectors.service import all_sectors
 from fieldreport.sectors.view_helpers import day_arg, mission_today, viewer_limits
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
@@ -37,8 +36,8 @@ def _assignment_form() -> AssignmentForm:
         for o in service.observers(db)
     ]
     form.sector.choices = [
-        SelectChoice(s.id, f"{s.code} · {s.name}")
-        for s in all_sectors(db, active_only=True, sector_ids=viewer_limits())
+        SelectChoice(sector_id, f"{code} · {name}")
+        for sector_id, code, name in service.sector_choices(db, viewer_limits())
     ]
     return form
 

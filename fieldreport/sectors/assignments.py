@@ -41,6 +41,15 @@ def observers(session: Session) -> list[User]:
     )
 
 
+def sector_choices(session: Session, sector_ids: set[int] | None) -> list[tuple[int, str, str]]:
+    """Id, code and name of the active sectors one may assign to, by code: the form's list
+    (without the geometries, which a select list does not need and are most of a sector row)."""
+    query = select(Sector.id, Sector.code, Sector.name).where(Sector.active.is_(True))
+    if sector_ids is not None:
+        query = query.where(Sector.id.in_(sector_ids))
+    return [(row.id, row.code, row.name) for row in session.execute(query.order_by(Sector.code))]
+
+
 def overlapping_assignments(
     session: Session, observer_id: int, starts_on: date, ends_on: date
 ) -> list[tuple[Assignment, Sector]]:
