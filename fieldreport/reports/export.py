@@ -41,8 +41,8 @@ EXPORT_COLUMNS = [
 CHUNK_ROWS = 500
 
 
-def export_record(report: Report, sector_code: str | None) -> dict[str, Any]:
-    """One report as a flat record (details as JSON text)."""
+def export_record(report: Report | Any, sector_code: str | None) -> dict[str, Any]:
+    """One report (or a row of its columns) as a flat record (details as JSON text)."""
     return {
         "id": report.id,
         "client_id": report.client_id,
@@ -67,7 +67,7 @@ def export_record(report: Report, sector_code: str | None) -> dict[str, Any]:
     }
 
 
-def records(rows: Iterable[tuple[Report, str | None]]) -> Iterator[dict[str, Any]]:
+def records(rows: Iterable[tuple[Any, str | None]]) -> Iterator[dict[str, Any]]:
     return (export_record(report, code) for report, code in rows)
 
 
