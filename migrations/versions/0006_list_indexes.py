@@ -42,10 +42,14 @@ def upgrade() -> None:
             batch_op.create_index(name, columns, unique=False)
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.create_index("ix_assignments_ends_on", ["ends_on"], unique=False)
+        batch_op.create_index(
+            "ix_assignments_observer_ends", ["observer_id", "ends_on"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.drop_index("ix_assignments_observer_ends")
         batch_op.drop_index("ix_assignments_ends_on")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         for name in AUDIT_INDEXES:
