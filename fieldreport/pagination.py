@@ -17,7 +17,7 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, tuple_
@@ -48,6 +48,8 @@ class Page(Generic[T]):
 def _encode_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
     if value is None or isinstance(value, int | str | float):
         return value
     raise TypeError(f"cannot put {type(value).__name__} in a cursor")
@@ -59,6 +61,11 @@ def _decode_value(value: Any) -> Any:
             return datetime.fromisoformat(value["t"])
         except ValueError as error:
             raise BadCursor("the cursor holds a time that cannot be read") from error
+    if isinstance(value, dict) and set(value) == {"d"} and isinstance(value["d"], str):
+        try:
+            return date.fromisoformat(value["d"])
+        except ValueError as error:
+            raise BadCursor("the cursor holds a day that cannot be read") from error
     if value is None or isinstance(value, int | str | float):
         return value
     raise BadCursor("the cursor holds a value that cannot be read")
@@ -82,6 +89,16 @@ def decode_cursor(cursor: str, width: int) -> tuple[Any, ...]:
     if not isinstance(values, list) or len(values) != width:
         raise BadCursor("the cursor does not fit this list")
     return tuple(_decode_value(v) for v in values)
+
+
+def decode_cursor_of(cursor: str, types: Sequence[type]) -> tuple[Any, ...]:
+    """:func:`decode_cursor`, refusing also a cursor of another list (values not of ``types``):
+    compared with the wrong columns, it would be an error of the database, not a 400."""
+    values = decode_cursor(cursor, len(types))
+    for value, kind in zip(values, types, strict=True):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise BadCursor("the cursor belongs to another list")
+    return values
 
 
 def keyset_page(

@@ -70,6 +70,9 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/reports"): (401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/reports"): (401, 422, 403, 403, 403, 403),
     ("GET", "/api/v1/reports/<client_id>"): (401, 404, 200, 404, 404, 200),
+    # 400 with no from/to: every role may export what it may see.
+    ("GET", "/api/v1/reports/export.csv"): (401, 400, 400, 400, 400, 400),
+    ("GET", "/api/v1/reports/export.geojson"): (401, 400, 400, 400, 400, 400),
     ("POST", "/api/v1/reports/<client_id>/photos"): (401, 404, 403, 403, 403, 403),
     ("POST", "/api/v1/reports/<client_id>/review"): (401, 403, 422, 404, 403, 422),
     ("GET", "/api/v1/sectors"): (401, 200, 200, 200, 200, 200),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.db import Base, UTCDateTime, utcnow
@@ -64,6 +64,12 @@ class User(Base):
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
+    # The audit page is newest first (by id) and filtered by user or event: these let a page of
+    # a filtered list read its rows from an index instead of walking the whole log.
+    __table_args__ = (
+        Index("ix_audit_log_username_id", "username", "id"),
+        Index("ix_audit_log_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

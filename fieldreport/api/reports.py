@@ -7,16 +7,15 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import select
 
 from fieldreport.accounts.roles import ALL_ROLES, OBSERVER
-from fieldreport.api.serializers import photo_json, report_json, report_response
+from fieldreport.api import report_list_spec, report_lists
+from fieldreport.api.serializers import photo_json, report_response
 from fieldreport.api.spec import ERRORS, json_answer, message, path_parameter, ref
 from fieldreport.photos import service as photos
 from fieldreport.photos.forms import received_upload, refusal_status
 from fieldreport.reports import service
 from fieldreport.reports.schemas import ReportInvalid
-from fieldreport.sectors.models import Sector
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
 from fieldreport.web.lookups import visible_report_or_404
@@ -25,26 +24,9 @@ from fieldreport.web.words import words, words_by_field
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
 _CLIENT_ID = path_parameter("client_id")
-_REPORT_LIST = {
-    "type": "object",
-    "required": ["reports"],
-    "properties": {"reports": {"type": "array", "items": ref("Report")}},
-}
 PATHS: dict[str, Any] = {
     "/reports": {
-        "get": {
-            "summary": "The reports the caller may see, newest first",
-            "parameters": [
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "description": "At most this many (1 to 500; anything else: 50)",
-                    "schema": {"type": "integer"},
-                }
-            ],
-            "responses": {"200": json_answer(_REPORT_LIST, "Reports, newest first")},
-        },
+        "get": report_list_spec.LIST_GET,
         "post": {
             "summary": "File a report, observers only (idempotent on client_id)",
             "requestBody": {
@@ -154,18 +136,11 @@ def get_report(client_id: str) -> Any:
     return report_response(visible_report_or_404(client_id=client_id), 200)
 
 
-@bp.get("/reports")
-@roles_required(*ALL_ROLES)
-def list_reports() -> Any:
-    db = request_session()
-    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 500)
-    reports = service.list_reports(db, current_user, limit=limit)
-    sectors = {sector.id: sector for sector in db.scalars(select(Sector))} if reports else {}
-    return jsonify(
-        {
-            "reports": [
-                report_json(report, current_user, sector=sectors.get(report.sector_id))
-                for report in reports
-            ]
-        }
-    )
+# The lists, the sync feed and the export live in report_lists.py (their PATHS beside them).
+for _rule, _view in (
+    ("/reports", report_lists.list_reports),
+    ("/reports/export.csv", report_lists.export_csv),
+    ("/reports/export.geojson", report_lists.export_geojson),
+):
+    bp.add_url_rule(_rule, view_func=roles_required(*ALL_ROLES)(_view), methods=["GET"])
+PATHS.update(report_list_spec.PATHS)

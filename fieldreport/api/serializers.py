@@ -39,8 +39,9 @@ def photo_json(photo: Photo, viewer: User) -> dict[str, Any]:
 
 
 def report_json(
-    report: Report, viewer: User, *, sector: Sector | None, photos: list[Photo] | None = None
+    report: Report, viewer: User, *, sector_code: str | None, photos: list[Photo] | None = None
 ) -> dict[str, Any]:
+    """A report as the API gives it; ``sector_code`` looked up by the caller (once for a page)."""
     body: dict[str, Any] = {
         "id": report.id,
         "client_id": report.client_id,
@@ -54,7 +55,7 @@ def report_json(
         "longitude": report.longitude,
         "accuracy_m": report.accuracy_m,
         "position_source": report.position_source,
-        "sector": sector.code if sector else None,
+        "sector": sector_code,
         "basis": report.basis,
         "attribution_party": report.attribution_party,
         "attribution_confidence": report.attribution_confidence,
@@ -77,4 +78,5 @@ def report_response(report: Report, status: int) -> Any:
     sector = db.get(Sector, report.sector_id) if report.sector_id else None
     # A report created by this very request has no photos yet: spare the query.
     attached = [] if status == 201 else photos_of(db, report)
-    return jsonify(report_json(report, current_user, sector=sector, photos=attached)), status
+    code = sector.code if sector else None
+    return jsonify(report_json(report, current_user, sector_code=code, photos=attached)), status

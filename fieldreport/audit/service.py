@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import AuditLog
@@ -84,12 +84,32 @@ def all_rows(session: Session, wanted: AuditFilter) -> Iterator[AuditLog]:
     yield from result
 
 
+# A "loose index scan": from the smallest value, jump to the next greater one through the
+# column's index. A plain DISTINCT reads the whole log (1 M rows: most of a second); this reads
+# one index entry per distinct value, on SQLite and PostgreSQL alike.
+_DISTINCT = """
+WITH RECURSIVE found(value) AS (
+    SELECT min({column}) FROM audit_log
+    UNION ALL
+    SELECT (SELECT min({column}) FROM audit_log WHERE {column} > found.value)
+    FROM found WHERE found.value IS NOT NULL
+)
+SELECT value FROM found WHERE value IS NOT NULL
+"""
+
+
+_DISTINCT_OF = {column: text(_DISTINCT.format(column=column)) for column in ("username", "action")}
+
+
+def _distinct(session: Session, column: str) -> list[str]:
+    return sorted(value for value in session.scalars(_DISTINCT_OF[column]) if value)
+
+
 def known_actors(session: Session) -> list[str]:
     """The names that appear in the log, for the filter's list."""
-    query = select(AuditLog.username).where(AuditLog.username.is_not(None)).distinct()
-    return sorted(name for name in session.scalars(query) if name)
+    return _distinct(session, "username")
 
 
 def known_actions(session: Session) -> list[str]:
     """The action codes that appear in the log."""
-    return sorted(session.scalars(select(AuditLog.action).distinct()))
+    return _distinct(session, "action")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -61,8 +61,10 @@ def log() -> Any:
     form, wanted = _filter_form()
     if wanted is None:
         return render_template("audit/log.html", form=form, entries=[], older=None), 400
-    older_than = request.args.get("older_than", type=int)
-    page = service.audit_page(request_session(), wanted, older_than)
+    older_than = request.args.get("older_than")
+    if older_than is not None and not older_than.isdecimal():
+        abort(400, gettext("This link to older events cannot be read. Start from the newest."))
+    page = service.audit_page(request_session(), wanted, int(older_than) if older_than else None)
     entries = [
         _Entry(
             row=row,
@@ -75,7 +77,12 @@ def log() -> Any:
     filters = {key: value for key, value in request.args.items() if key != "older_than"}
     older = {**filters, "older_than": page.older_than} if page.older_than else None
     return render_template(
-        "audit/log.html", form=form, entries=entries, older=older, filters=filters
+        "audit/log.html",
+        form=form,
+        entries=entries,
+        older=older,
+        filters=filters,
+        later_page=older_than is not None,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.db import Base, UTCDateTime, utcnow
+from fieldreport.reports.changes import watch
 
 STATUSES = ("submitted", "in_review", "verified", "disputed", "rejected", "needs_info")
 
@@ -37,6 +39,14 @@ class Report(Base):
         # order page after page; the counts beside its filters, read from the index alone.
         Index("ix_reports_review_queue", "status", "urgent", "occurred_at", "id"),
         Index("ix_reports_review_counts", "status", "category", "urgent", "sector_id"),
+        # The lists, newest event first, for each kind of reader (fieldreport/reports/lists.py):
+        # every keyset page walks one of these from its cursor and reads only a page of rows.
+        Index("ix_reports_event_order", "occurred_at", "id"),
+        Index("ix_reports_sector_event", "sector_id", "occurred_at", "id"),
+        Index("ix_reports_observer_event", "observer_id", "occurred_at", "id"),
+        Index("ix_reports_status_event", "status", "occurred_at", "id"),
+        Index("ix_reports_changes", "change_seq", "id"),
+        Index("ix_reports_sector_changes", "sector_id", "change_seq", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +74,12 @@ class Report(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     content_sha256: Mapped[str] = mapped_column(String(64))
     prev_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The order in which changes were committed (fieldreport/reports/changes.py): what the API's
+    # ``since`` walks. Stamped at commit; 0 only for rows written before it existed.
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+watch(Report)
 
 
 class ReportVersion(Base):

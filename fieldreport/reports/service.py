@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select, text
@@ -214,7 +213,7 @@ def submit_report_with_photos(
 
 
 def visible_reports(session: Session, user: User) -> Select[tuple[Report]]:
-    """A query of the reports ``user`` may see, newest first.
+    """A query of the reports ``user`` may see, newest event first.
 
     Observers see their own; coordinators those in their sectors (all, when not limited);
     commission only verified reports; admins all.
@@ -228,16 +227,13 @@ def visible_reports(session: Session, user: User) -> Select[tuple[Report]]:
             query = query.where(Report.sector_id.in_(sectors))
     elif user.role == COMMISSION:
         query = query.where(Report.status == "verified")
-    return query.order_by(Report.received_at.desc(), Report.id.desc())
+    return query.order_by(Report.occurred_at.desc(), Report.id.desc())
 
 
-def list_reports(
-    session: Session, user: User, *, limit: int = 50, before: datetime | None = None
-) -> list[Report]:
-    query = visible_reports(session, user)
-    if before is not None:
-        query = query.where(Report.received_at < before)
-    return list(session.scalars(query.limit(limit)))
+def list_reports(session: Session, user: User, *, limit: int = 50) -> list[Report]:
+    """The ``limit`` latest events ``user`` may see (a glance, as on the observer's home page;
+    whole lists are pages: ``reports.lists``)."""
+    return list(session.scalars(visible_reports(session, user).limit(limit)))
 
 
 def report_for(session: Session, user: User, client_id: str) -> Report | None:

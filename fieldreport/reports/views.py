@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +13,7 @@ from fieldreport.accounts.roles import ALL_ROLES, OBSERVER, sees_observer_names
 from fieldreport.db import utcnow
 from fieldreport.photos import service as photos
 from fieldreport.photos.forms import received_uploads, refusal_status
-from fieldreport.reports import service
+from fieldreport.reports import lists, service
 from fieldreport.reports.forms import (
     ReportForm,
     blank_values,
@@ -116,8 +116,14 @@ def _photo_refusal(rejected: photos.PhotoRejected) -> str:
 @bp.get("/reports")
 @roles_required(*ALL_ROLES)
 def index() -> Any:
-    reports = service.list_reports(request_session(), current_user, limit=100)
-    return render_template("reports/list.html", reports=reports)
+    """The reports the user may see, newest event first, a page at a time (``after``: the
+    cursor of the last one shown)."""
+    after = request.args.get("after") or None
+    try:
+        page = lists.report_page(request_session(), current_user, cursor=after)
+    except lists.BadCursor:
+        abort(400, _("This link to a page of reports cannot be read. Start from the newest."))
+    return render_template("reports/list.html", page=page, later_page=after is not None)
 
 
 @bp.get("/reports/<int:report_id>")

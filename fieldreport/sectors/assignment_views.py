@@ -12,13 +12,13 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from fieldreport.accounts.roles import COORDINATION
+from fieldreport.pagination import BadCursor
 from fieldreport.sectors import assignments as service
 from fieldreport.sectors.assignments import AssignmentOverlap
 from fieldreport.sectors.days import today_in
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.forms import AssignmentForm, ConfirmForm
 from fieldreport.sectors.models import Assignment, Sector
-from fieldreport.sectors.service import all_sectors
 from fieldreport.sectors.view_helpers import day_arg, mission_today, viewer_limits
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
@@ -37,8 +37,8 @@ def _assignment_form() -> AssignmentForm:
         for o in service.observers(db)
     ]
     form.sector.choices = [
-        SelectChoice(s.id, f"{s.code} · {s.name}")
-        for s in all_sectors(db, active_only=True, sector_ids=viewer_limits())
+        SelectChoice(sector_id, f"{code} · {name}")
+        for sector_id, code, name in service.sector_choices(db, viewer_limits())
     ]
     return form
 
@@ -46,11 +46,19 @@ def _assignment_form() -> AssignmentForm:
 def _page(
     form: AssignmentForm, overlaps: list[tuple[Assignment, Sector]] | None = None, status: int = 200
 ) -> Any:
-    rows = service.upcoming_assignments(request_session(), mission_today(), viewer_limits())
+    after = request.args.get("after") or None
+    try:
+        rows = service.upcoming_assignments(
+            request_session(), mission_today(), viewer_limits(), cursor=after
+        )
+    except BadCursor:
+        abort(400, _("This link to a page of assignments cannot be read. Start from the first."))
     page = render_template(
         "sectors/assignments.html",
         form=form,
-        rows=rows,
+        rows=rows.items,
+        next_cursor=rows.next_cursor,
+        later_page=after is not None,
         overlaps=overlaps,
         delete_form=ConfirmForm(),
     )

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
 from fieldreport.i18n import N_
+from fieldreport.pagination import Page, decode_cursor_of, keyset_page
 from fieldreport.sectors.errors import SectorError
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.sectors.models import Assignment, Sector
+
+PAGE_SIZE = 50
 
 
 class AssignmentOverlap(SectorError):
@@ -36,6 +40,15 @@ def observers(session: Session) -> list[User]:
             .order_by(User.team_code, User.username)
         )
     )
+
+
+def sector_choices(session: Session, sector_ids: set[int] | None) -> list[tuple[int, str, str]]:
+    """Id, code and name of the active sectors one may assign to, by code: the form's list
+    (without the geometries, which a select list does not need and are most of a sector row)."""
+    query = select(Sector.id, Sector.code, Sector.name).where(Sector.active.is_(True))
+    if sector_ids is not None:
+        query = query.where(Sector.id.in_(sector_ids))
+    return [(row.id, row.code, row.name) for row in session.execute(query.order_by(Sector.code))]
 
 
 def overlapping_assignments(
@@ -122,20 +135,42 @@ def delete_assignment(session: Session, assignment_id: int, actor: User | None) 
 
 
 def upcoming_assignments(
-    session: Session, since: date, sector_ids: set[int] | None = None, limit: int = 200
-) -> list[tuple[Assignment, Sector, User]]:
-    """Assignments that have not ended before ``since`` (in ``sector_ids`` when given)."""
-    query = (
-        select(Assignment, Sector, User)
-        .join(Sector, Sector.id == Assignment.sector_id)
-        .join(User, User.id == Assignment.observer_id)
-        .where(Assignment.ends_on >= since)
-        .order_by(Assignment.starts_on, User.team_code)
-        .limit(limit)
-    )
+    session: Session,
+    since: date,
+    sector_ids: set[int] | None = None,
+    *,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page[tuple[Assignment, Sector, User]]:
+    """A page of the assignments that have not ended before ``since`` (in ``sector_ids`` when
+    given), by first day, after ``cursor``; three queries whatever the page holds.
+
+    Raises ``BadCursor`` for a cursor this server did not write.
+    """
+    if cursor:
+        decode_cursor_of(cursor, (date, int))
+    query = select(Assignment).where(Assignment.ends_on >= since)
     if sector_ids is not None:
         query = query.where(Assignment.sector_id.in_(sector_ids))
-    return [(row[0], row[1], row[2]) for row in session.execute(query)]
+    page = keyset_page(
+        session,
+        query,
+        [Assignment.starts_on, Assignment.id],
+        lambda a: (a.starts_on, a.id),
+        limit=limit,
+        cursor=cursor,
+        descending=False,
+    )
+    sectors = _by_id(session, Sector, {a.sector_id for a in page.items})
+    people = _by_id(session, User, {a.observer_id for a in page.items})
+    rows = [(a, sectors[a.sector_id], people[a.observer_id]) for a in page.items]
+    return Page(rows, page.next_cursor)
+
+
+def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
 
 
 def assignments_on(

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from fieldreport.reports.changes import note_changed
 from fieldreport.reports.models import Report
 from fieldreport.sectors.locator import SectorLocator
 from fieldreport.sectors.models import Sector
@@ -88,5 +89,6 @@ def rederive_report_sectors(session: Session, *, batch_size: int = 5000) -> int:
         ]
         if moves:
             session.execute(update(Report), moves)
+            note_changed(session, (move["id"] for move in moves))  # synced clients see the move
             changed += len(moves)
         last_id = rows[-1].id

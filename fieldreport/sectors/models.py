@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.db import Base, UTCDateTime, utcnow
@@ -26,12 +26,16 @@ class Sector(Base):
 
 class Assignment(Base):
     __tablename__ = "assignments"
+    # Coverage asks, for each observer, "assigned on this day?": only assignments not yet ended
+    # are read, not the observer's whole history of them.
+    __table_args__ = (Index("ix_assignments_observer_ends", "observer_id", "ends_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     observer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), index=True)
     starts_on: Mapped[date] = mapped_column(Date)
-    ends_on: Mapped[date] = mapped_column(Date)
+    # Current and coming assignments, and a week's roster, read from here: old ones are skipped.
+    ends_on: Mapped[date] = mapped_column(Date, index=True)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     allow_overlap: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)

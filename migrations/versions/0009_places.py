@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_places"
-down_revision = "0005_ledger"
+down_revision = "0006_list_indexes"
 branch_labels = None
 depends_on = None
 
