@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from fieldreport.digests import exports, rows
 from fieldreport.ledger import heads, keys, service
 from fieldreport.ledger.models import TreeHead
+from fieldreport.places.finder import place_finder
 
 MANIFEST = "manifest.json"
 MANIFEST_SIGNATURE = "manifest.sig"
@@ -56,8 +57,10 @@ def seal_snapshot(session: Session, data_dir: Path, day: date, zone: ZoneInfo) -
 
 def snapshot_exports(session: Session, day: date, zone: ZoneInfo) -> dict[str, bytes]:
     """The day's CSV and GeoJSON, read in the build's snapshot (not live at download time);
-    the rows are read once for both."""
-    found = list(rows.verified_reports(session, day, zone))
+    the rows are read once for both, each placed from the nearest named town."""
+    found = list(
+        exports.with_places(rows.verified_reports(session, day, zone), place_finder(session))
+    )
     csv_text = "".join(exports.csv_chunks(iter(found)))
     geojson_text = "".join(exports.geojson_chunks(iter(found)))
     return {"reports.csv": csv_text.encode(), "reports.geojson": geojson_text.encode()}
