@@ -93,6 +93,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/map"): (302, 403, 200, 200, 403, 200),
     ("GET", "/map/data.json"): (302, 403, 200, 200, 403, 200),
     ("GET", "/outbox"): (302, 200, 403, 403, 403, 403),
+    ("GET", "/outbox/session.json"): (302, 200, 403, 403, 403, 403),
     ("GET", "/photos/<int:photo_id>/<any(display, thumb):kind>"): (302, 404, 404, 404, 404, 404),
     ("GET", "/photos/<int:photo_id>/original"): (302, 404, 200, 404, 403, 200),
     ("GET", "/reports"): (302, 200, 200, 200, 200, 200),

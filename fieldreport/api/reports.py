@@ -14,6 +14,7 @@ from fieldreport.api.spec import ERRORS, json_answer, message, path_parameter, r
 from fieldreport.photos import service as photos
 from fieldreport.photos.forms import received_upload, refusal_status
 from fieldreport.reports import service
+from fieldreport.reports.phone_clock import record_phone_time
 from fieldreport.reports.schemas import ReportInvalid
 from fieldreport.sectors.models import Sector
 from fieldreport.web.auth import roles_required
@@ -117,6 +118,8 @@ def create_report() -> Any:
     except service.ReportConflict as conflict:
         # Answered normally, so the conflict's audit row is committed (web/transaction.py).
         return jsonify({"error": "conflict", "message": str(conflict)}), 409
+    if outcome.created:
+        record_phone_time(outcome.report, request.headers.get("X-Phone-Sent-At"))
     return report_response(outcome.report, 201 if outcome.created else 200)
 
 

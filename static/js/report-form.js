@@ -3,6 +3,7 @@
 // the outbox: stored on the phone first, then sent at once; the page moves to the report when
 // the server confirmed it, and otherwise says it waits in the outbox.
 import { add, auto, sentId, sha256, uuid } from "./outbox.js";
+import { initDrafts, keptInOutbox, showRefusal, storageFull } from "./drafts.js";
 
 const MAX_EDGE = 2048;
 const QUALITY = 0.85;
@@ -214,7 +215,8 @@ async function submit(event) {
   say(formStatus, "saving");
   try {
     const body = reportBody();
-    await add(body, await prepared, document.body.dataset.user || "");
+    await add(body, await prepared, document.body.dataset.userId || "");
+    await keptInOutbox();
     say(formStatus, "sending");
     const result = await auto();
     const id = result.sent[body.client_id] || await sentId(body.client_id).catch(() => null);
@@ -222,6 +224,7 @@ async function submit(event) {
       location.assign(`/reports/${id}`);
       return;
     }
+    if (await showRefusal(body.client_id)) return;
     const keep = ["latitude", "longitude", "accuracy_m", "position_source"].map((n) => [n, $(n).value]);
     form.reset();
     for (const [n, v] of keep) $(n).value = v;
@@ -232,6 +235,7 @@ async function submit(event) {
     say(formStatus, result.login ? "login" : "saved");
     formStatus.className = "notice";
   } catch (error) {
+    if (storageFull(error)) return;
     say(formStatus, "failed", ` (${error.message || error})`);
     formStatus.className = "error-text";
   } finally {
@@ -258,3 +262,4 @@ if (original) {
 }
 $("photos").addEventListener("change", choosePhotos);
 if ("indexedDB" in window) form.addEventListener("submit", submit);
+initDrafts(form, { photos: () => prepared, setPhotos: (photos) => { prepared = Promise.resolve(photos); } });
