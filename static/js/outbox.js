@@ -28,7 +28,10 @@ const changed = () => {
   channel?.postMessage("changed");
   events.dispatchEvent(new Event("changed"));
 };
-channel?.addEventListener("message", () => events.dispatchEvent(new Event("changed")));
+// Another tab or the service worker changed the entries, or finished a pass (its result).
+channel?.addEventListener("message", ({ data }) => {
+  events.dispatchEvent(data?.pass ? new CustomEvent("pass", { detail: data.pass }) : new Event("changed"));
+});
 
 /** Keep a report (the API body) and its prepared photos until the server confirms them.
  *  Throws QuotaExceededError when the phone is full (idb.isFull): the caller says so. */
@@ -251,6 +254,7 @@ export async function flush() {
   const result = (await exclusive) || BUSY;
   if (Object.keys(result.sent).length || result.refused || result.reason !== "busy") changed();
   events.dispatchEvent(new CustomEvent("pass", { detail: result }));
+  if (result.reason !== "busy") channel?.postMessage({ pass: result });
   return result;
 }
 
