@@ -66,6 +66,7 @@ function say(key) {
   const box = note();
   if (!box) return;
   box.querySelector("span").textContent = box.dataset[key];
+  box.className = key === "fix" ? "warning" : "notice";
   box.hidden = false;
 }
 
@@ -157,7 +158,9 @@ function markErrors(errors, category) {
       el.setAttribute("aria-invalid", "true");
       el.setAttribute("aria-describedby", [el.getAttribute("aria-describedby"), span.id].filter(Boolean).join(" "));
     }
-    const anchor = els[0] && (els[0].type === "radio" ? els[0].closest("fieldset") : els[0].closest("label")) || els[0];
+    // Below the field's label, or below its row of fields (latitude beside longitude).
+    const label = els[0]?.type === "radio" ? els[0].closest("fieldset") : els[0]?.closest("label");
+    const anchor = label?.parentElement.classList.contains("row") ? label.parentElement : label || els[0];
     if (anchor) anchor.after(span); else form.prepend(span);
     first ||= els[0];
   }
