@@ -283,11 +283,17 @@ def test_a_phone_that_fills_up_while_sending_still_sends_and_says_so(
     sha = _fill_with_photo(page, "Filed before the phone filled up.", corpus / PHOTO)
     page.click("#report-form button[type=submit]")
     page.wait_for_selector("#form-status.notice")
+    page.goto(server.url + "/outbox")
+    expect(page.locator("#offline-banner")).to_be_visible()
+    page.click("#outbox-send")
+    expect(page.locator("#outbox-status")).to_contain_text("Not sent: no connection")
     # Every progress record and the "sent" line now fail to be written, as on a full phone.
     _js(page, FULL_FOR, ["outbox", "sent", "drafts"])
     phone_context.set_offline(False)
-    expect(page.locator("#outbox-count")).to_be_hidden(timeout=WAIT_MS)
+    expect(page.locator("#outbox-empty")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#offline-banner")).to_be_hidden()
     expect(page.locator("#storage-warning")).to_be_visible()
+    expect(page.locator("#outbox-send")).to_be_disabled()
     assert count(server.runtime, Photo, Photo.sha256 == sha) == 1
     assert count(server.runtime, Report) == 1
     assert _entries(page) == []

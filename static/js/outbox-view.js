@@ -73,7 +73,7 @@ async function serverStatus(record, item) {
   if (!navigator.onLine) return;
   const key = record.client_id;
   if (!statusCache.has(key)) {
-    statusCache.set(key, fetch(`/api/v1/reports/${key}`, { credentials: "same-origin" })
+    statusCache.set(key, fetch(`/api/v1/reports/${key}`, { credentials: "same-origin", signal: AbortSignal.timeout(outbox.limits.baseMs) })
       .then((r) => (r.ok ? r.json() : null)).catch(() => null));
   }
   const report = await statusCache.get(key);
