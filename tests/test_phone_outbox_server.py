@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from fieldreport.reports.models import Report
+from fieldreport.reports.phone_clock import parse_phone_time
 from tests.helpers import api_token, report_body
 
 
@@ -66,6 +67,12 @@ def test_a_right_clock_or_no_phone_time_raises_no_flag(client_for, runtime) -> N
     assert stored.phone_sent_at is None and stored.clock_skew_s is None
     page = client_for("coord").get(f"/reports/{stored.id}").get_data(as_text=True)
     assert "clock-skew" not in page
+
+
+def test_a_phone_time_that_is_no_time_is_ignored() -> None:
+    for raw in ("", "yesterday", "2026-12-03T10:00:00", "0001-01-01T00:00:00+05:00", "9" * 50):
+        assert parse_phone_time(raw) is None
+    assert parse_phone_time("2026-12-03T10:00:00+02:00") == datetime(2026, 12, 3, 8, tzinfo=UTC)
 
 
 def test_a_resend_keeps_the_first_send_time(client_for, runtime) -> None:

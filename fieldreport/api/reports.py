@@ -46,6 +46,16 @@ PATHS: dict[str, Any] = {
         },
         "post": {
             "summary": "File a report, observers only (idempotent on client_id)",
+            "parameters": [
+                {
+                    "name": "X-Phone-Sent-At",
+                    "in": "header",
+                    "required": False,
+                    "description": "The phone's clock when it sent (ISO 8601 with offset): kept "
+                    "beside the receipt time; a clock off by more than 5 minutes is flagged",
+                    "schema": {"type": "string"},
+                }
+            ],
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": ref("ReportInput")}},

@@ -23,11 +23,10 @@ def parse_phone_time(raw: str | None) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
+        # "0001-01-01T00:00+05:00" is valid ISO 8601 and has no UTC time: refused, not a 500.
+        return value.astimezone(UTC) if value.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return None
-    if value.tzinfo is None:
-        return None
-    return value.astimezone(UTC)
 
 
 def record_phone_time(report: Report, raw: str | None) -> None:
