@@ -378,6 +378,8 @@ def test_two_observers_on_one_phone_each_send_only_their_own(
     phone_context.clear_cookies()  # Olga's session ends (expired, or revoked)
     phone_context.set_offline(False)
     _wait_until(page, lambda: [e["state"] for e in _entries(page)] == ["login"])
+    cached = "() => caches.match('/home').then((hit) => Boolean(hit))"
+    _wait_until(page, lambda: not _js(page, cached))
     page.goto(server.url + "/reports/new")
     browser_login(page, None, "obs2")
     page.goto(server.url + "/outbox")

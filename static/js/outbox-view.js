@@ -134,6 +134,8 @@ function showPass(event) {
   const result = event.detail;
   const status = byId("outbox-status");
   if (result.full) byId("storage-warning").hidden = false;
+  // The session ended: pages cached with its name and token go now.
+  if (result.reason === "login") navigator.serviceWorker?.controller?.postMessage("forget");
   if (!status || (result.reason === "busy" && status.textContent)) return;
   // The schedule is set once the pass returns: word the outcome after it.
   setTimeout(() => {
@@ -166,7 +168,6 @@ async function showStorage() {
 
 // A new release waits until the observer taps the prompt and nothing is sending (sw.js), then
 // the page reloads: a page never runs old scripts against a new worker.
-const LOOK_EVERY_MS = 30 * 60 * 1000;
 
 function offer(worker) {
   if (!worker || !navigator.serviceWorker.controller) return;
@@ -189,8 +190,6 @@ async function registerWorker() {
     const worker = registration.installing;
     worker?.addEventListener("statechange", () => { if (worker.state === "installed") offer(worker); });
   });
-  // Browsers look for a new release at navigations; a page left open looks now and then too.
-  setInterval(() => registration.update().catch(() => {}), LOOK_EVERY_MS);
 }
 
 export function init() {

@@ -10,19 +10,18 @@ export const events = new EventTarget();
 /** Every request gets base + its bytes at a slow phone link's pace, then it is abandoned. */
 export const limits = { baseMs: 20000, bytesPerSecond: 16000 };
 
+const hex = (bytes) => [...bytes].map((x) => x.toString(16).padStart(2, "0")).join("");
+
 export function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6] & 15) | 64;
   b[8] = (b[8] & 63) | 128;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const h = hex(b);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-export async function sha256(blob) {
-  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
-  return [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
+export const sha256 = async (blob) => hex(new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer())));
 
 const changed = () => {
   channel?.postMessage("changed");

@@ -61,6 +61,7 @@ async function warm() {
 self.addEventListener("message", (event) => {
   if (event.data === "activate" || event.data === "skipWaiting") event.waitUntil(activateWhenIdle());
   if (event.data === "warm") event.waitUntil(warm());
+  if (event.data === "forget") event.waitUntil(forgetPages());
 });
 
 function withTimeout(promise, ms) {
