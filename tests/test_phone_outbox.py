@@ -78,6 +78,11 @@ def _entries(page: Page) -> list[dict[str, Any]]:
     )
 
 
+STATES = """() => navigator.serviceWorker.getRegistration().then((r) =>
+    [r.installing?.state, r.waiting?.state, r.active?.state,
+     navigator.locks.query().then((q) => JSON.stringify(q))]).then((a) => Promise.all(a))"""
+
+
 def _store(page: Page, name: str) -> list[Any]:
     return _js(page, f"() => import('/static/js/idb.js').then((db) => db.all('{name}'))")
 
@@ -362,10 +367,19 @@ def test_a_new_release_waits_while_a_report_is_sending_then_takes_over(
 
     # The send finishes, the worker switches, the page reloads: slow on a loaded machine.
     deadline = time.monotonic() + 3 * WAIT_MS / 1000
+    new_only = "() => caches.keys().then((k) => k.join(' ') === 'fieldreport-next-release')"
+    while not _js(page, new_only):
+        assert time.monotonic() < deadline, (
+            "the new release did not take over: "
+            + repr(_js(page, STATES))
+            + repr(_js(page, "() => caches.keys()"))
+            + repr(_entries(page))
+            + repr(count(server.runtime, Report))
+        )
+        page.wait_for_timeout(200)
     while not reloaded():
         assert time.monotonic() < deadline, "the page did not reload onto the new release"
         page.wait_for_timeout(200)
-    _wait_until(page, lambda: _js(page, "() => caches.keys()") == ["fieldreport-next-release"])
     expect(page.locator("#outbox-empty")).to_be_visible(timeout=WAIT_MS)
     assert count(server.runtime, Report) == 1
 
