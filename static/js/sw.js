@@ -45,11 +45,10 @@ async function forgetPages() {
   }
 }
 
-// The switch to this release waits until no tab (and no Background Sync) is sending. The lock
-// is not held across skipWaiting(): activation itself may wait for the old worker's events.
-async function activateWhenIdle() {
-  if (self.navigator.locks) await self.navigator.locks.request("fieldreport-outbox", () => true);
-  return self.skipWaiting();
+// The switch to this release waits until no tab (and no Background Sync) is sending.
+function activateWhenIdle() {
+  if (!self.navigator.locks) return self.skipWaiting();
+  return self.navigator.locks.request("fieldreport-outbox", () => self.skipWaiting());
 }
 
 async function warm() {
