@@ -245,10 +245,10 @@ def _override_quota(cdp: Any, page: Page, size: int | None) -> None:
 # Chromium 156), so a full disk while sending is injected where the browser would raise it.
 FULL_FOR = """(stores) => {
     const put = IDBObjectStore.prototype.put;
-    window.__put = window.__put || put;
+    globalThis.__put = globalThis.__put || put;
     IDBObjectStore.prototype.put = function (value, key) {
         if (stores.includes(this.name)) throw new DOMException("full", "QuotaExceededError");
-        return window.__put.call(this, value, key);
+        return globalThis.__put.call(this, value, key);
     };
     return true;
 }"""
@@ -288,7 +288,10 @@ def test_a_phone_that_fills_up_while_sending_still_sends_and_says_so(
     page.click("#outbox-send")
     expect(page.locator("#outbox-status")).to_contain_text("Not sent: no connection")
     # Every progress record and the "sent" line now fail to be written, as on a full phone.
+    # In the page and in the service worker: either may be the one that sends.
     _js(page, FULL_FOR, ["outbox", "sent", "drafts"])
+    for worker in phone_context.service_workers:
+        worker.evaluate(FULL_FOR, ["outbox", "sent", "drafts"])
     phone_context.set_offline(False)
     expect(page.locator("#outbox-empty")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#offline-banner")).to_be_hidden()
