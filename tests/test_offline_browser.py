@@ -314,8 +314,9 @@ def test_conflicts_and_refusals_stay_in_the_outbox_in_words(
     conflict = page.locator("#outbox-list li[data-state=conflict]")
     refused = page.locator("#outbox-list li[data-state=invalid]")
     expect(conflict).to_contain_text("Conflict")
-    expect(refused).to_contain_text("latitude: Must be between -90 and 90.")
-    page.click("#outbox-send")
+    expect(refused).to_contain_text("Latitude: Must be between -90 and 90.")
+    # Nothing can be sent until the observer acts: "Send now" says so by being disabled.
+    expect(page.locator("#outbox-send")).to_be_disabled()
     expect(page.locator("#outbox-list li")).to_have_count(2)
     assert _count(server, Report) == 1
 

@@ -116,6 +116,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     # 404 until an admin loads the offline extract.
     ("GET", "/map/area.pmtiles"): (302, 403, 404, 404, 403, 404),
     ("GET", "/outbox"): (302, 200, 403, 403, 403, 403),
+    ("GET", "/outbox/session.json"): (302, 200, 403, 403, 403, 403),
     ("GET", "/photos/<int:photo_id>/<any(display, thumb):kind>"): (302, 404, 404, 404, 404, 404),
     ("GET", "/photos/<int:photo_id>/original"): (302, 404, 200, 404, 403, 200),
     ("GET", "/reports"): (302, 200, 200, 200, 200, 200),

@@ -102,7 +102,11 @@ def logout() -> Any:
         service.log_out(request_session(), current_user._get_current_object(), client_address())
         logout_user()
         session.clear()
-    return redirect(url_for("accounts.login"))
+    response = redirect(url_for("accounts.login"))
+    # Pages kept by the browser carry the name and CSRF token of the one who logged out; the
+    # service worker's copies go too (static/js/sw.js). The phone's outbox is kept, per observer.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

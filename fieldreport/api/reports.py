@@ -15,6 +15,7 @@ from fieldreport.api.spec import ERRORS, json_answer, message, path_parameter, r
 from fieldreport.photos import service as photos
 from fieldreport.photos.forms import received_upload, refusal_status
 from fieldreport.reports import service
+from fieldreport.reports.phone_clock import record_phone_time
 from fieldreport.reports.schemas import ReportInvalid
 from fieldreport.web.auth import roles_required
 from fieldreport.web.context import runtime
@@ -29,6 +30,16 @@ PATHS: dict[str, Any] = {
         "get": report_list_spec.LIST_GET,
         "post": {
             "summary": "File a report, observers only (idempotent on client_id)",
+            "parameters": [
+                {
+                    "name": "X-Phone-Sent-At",
+                    "in": "header",
+                    "required": False,
+                    "description": "The phone's clock when it sent (ISO 8601 with offset): kept "
+                    "beside the receipt time; a clock off by more than 5 minutes is flagged",
+                    "schema": {"type": "string"},
+                }
+            ],
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": ref("ReportInput")}},
@@ -101,6 +112,8 @@ def create_report() -> Any:
     except service.ReportConflict as conflict:
         # Answered normally, so the conflict's audit row is committed (web/transaction.py).
         return jsonify({"error": "conflict", "message": str(conflict)}), 409
+    if outcome.created:
+        record_phone_time(outcome.report, request.headers.get("X-Phone-Sent-At"))
     return report_response(outcome.report, 201 if outcome.created else 200)
 
 

@@ -71,6 +71,9 @@ class Report(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     clock_skew_s: Mapped[int | None] = mapped_column(Integer)
+    # The phone's clock when it sent the report (beside received_at, the server's): see
+    # reports/phone_clock.py. Neither is ever "fixed"; their difference is clock_skew_s.
+    phone_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     content_sha256: Mapped[str] = mapped_column(String(64))
     prev_sha256: Mapped[str | None] = mapped_column(String(64))

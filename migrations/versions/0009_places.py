@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_places"
-down_revision = "0006_list_indexes"
+down_revision = "0007_phone_clock"
 branch_labels = None
 depends_on = None
 

@@ -1,76 +1,126 @@
-// The outbox: reports and their photos wait in IndexedDB until the server has confirmed each.
-// Runs in pages and in the service worker (Background Sync); page-only parts check for document.
-import { formatTime } from "./i18n.js";
+// The outbox: reports wait in IndexedDB until the server confirms each one and its photos (then
+// they go). Runs in pages and the service worker; the page side is outbox-view.js.
 import * as idb from "./idb.js";
 
 const MAX_DELAY_MS = 10 * 60 * 1000;
+const SENT_KEPT = 30;
 const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("outbox") : null;
-const inPage = typeof document !== "undefined";
+/** "changed", "pass" (its result), "session" (who, and the clock). */
+export const events = new EventTarget();
+/** Every request gets base + its bytes at a slow phone link's pace, then it is abandoned. */
+export const limits = { baseMs: 20000, bytesPerSecond: 16000 };
+
+const hex = (bytes) => [...bytes].map((x) => x.toString(16).padStart(2, "0")).join("");
 
 export function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6] & 15) | 64;
   b[8] = (b[8] & 63) | 128;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const h = hex(b);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-export async function sha256(blob) {
-  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
-  return [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
+export const sha256 = async (blob) => hex(new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer())));
 
 const changed = () => {
   channel?.postMessage("changed");
-  if (inPage) refresh();
+  events.dispatchEvent(new Event("changed"));
 };
+// Another tab or the service worker changed the entries, or finished a pass (its result).
+channel?.addEventListener("message", ({ data }) => {
+  events.dispatchEvent(data?.pass ? new CustomEvent("pass", { detail: data.pass }) : new Event("changed"));
+});
 
-/** Keep a report (the API body) and its prepared photos until the server confirms them. */
+/** Keep a report (the API body) and its prepared photos until the server confirms them.
+ *  Throws QuotaExceededError when the phone is full (idb.isFull): the caller says so. */
 export async function add(body, photos, owner) {
   // Issue 11: signed on the phone before it is queued (device-key.js); unsigned if it cannot sign.
   const signature = await import("./device-key.js").then((m) => m.sign(body, photos.map((p) => p.sha256))).catch(() => ({}));
   body = { ...body, ...signature };
-  await idb.put({
-    client_id: body.client_id, body, owner, photos, state: "waiting", error: "", errors: null,
-    attempts: 0, created_at: new Date().toISOString(),
-  });
+  const entry = {
+    client_id: body.client_id, body, owner: String(owner), photos: idb.refs(photos), state: "waiting",
+    error: "", errors: null, attempts: 0, created_at: new Date().toISOString(),
+  };
+  await idb.run(["outbox", "blobs"], "readwrite", (s) => { idb.keepBlobs(s, photos); s.outbox.put(entry); });
   changed();
 }
 
-/** The server's id of a report that is no longer in the outbox (sent by another tab, say). */
+export const get = (clientId) => idb.get("outbox", clientId);
+export const list = () => idb.all("outbox");
+export const sentList = () => idb.all("sent");
+
+export async function discard(clientId) {
+  const entry = await get(clientId);
+  await idb.remove("outbox", clientId);
+  await idb.release((entry?.photos || []).map((p) => p.sha256));
+  changed();
+}
+
+/** The server's id of a report sent (by another tab, say), or null. */
 export async function sentId(clientId) {
-  if (await idb.get(clientId)) return null;
-  const response = await fetch(`/api/v1/reports/${clientId}`, { credentials: "same-origin" });
-  return response.ok ? (await response.json()).id : null;
+  if (await get(clientId)) return null;
+  return (await idb.get("sent", clientId))?.report_id ?? null;
 }
 
-export const list = () => idb.all();
-export async function discard(clientId) { await idb.remove(clientId); changed(); }
-
-class Stop extends Error {}
-
-async function csrfToken() {
-  const response = await fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" });
-  if (!response.ok) throw new Error(`csrf ${response.status}`);
-  return (await response.json()).csrf_token;
+class Stop extends Error {
+  constructor(reason, detail = "") { super(reason); this.reason = reason; this.detail = detail; }
 }
 
-async function answer(response) {
-  try { return await response.json(); } catch { return {}; }
-}
-
-// One request with the CSRF header; a 400 for a stale token is retried once with a fresh one.
-async function send(state, url, init) {
-  for (let attempt = 0; ; attempt += 1) {
-    const headers = { ...(init.headers || {}), "X-CSRFToken": state.token };
-    const response = await fetch(url, { ...init, headers, credentials: "same-origin" });
-    if (response.status !== 400 || attempt > 0) return response;
-    state.token = await csrfToken();
+/** fetch with a time limit sized to the upload: {response, body}, or throws Stop. */
+async function request(url, init = {}, bytes = 0) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), limits.baseMs + (1000 * bytes) / limits.bytesPerSecond);
+  try {
+    const response = await fetch(url, { credentials: "same-origin", cache: "no-store", ...init, signal: controller.signal });
+    let body = {};
+    try { body = await response.json(); } catch { /* not JSON: an HTML login page, a proxy's error */ }
+    if (response.status === 401 || (response.redirected && new URL(response.url).pathname === "/login")) throw new Stop("login");
+    if (response.status >= 500) throw new Stop("server", String(response.status));
+    return { response, body };
+  } catch (error) {
+    if (error instanceof Stop) throw error;
+    throw new Stop(controller.signal.aborted ? "timeout" : "offline");
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-const explain = (response, body) => `${response.status}: ${body.message || body.error || response.statusText}`;
+/** Who the session is (entries of others wait for them) and how far this phone's clock is off. */
+export async function whoami() {
+  const before = Date.now();
+  const { response, body } = await request("/outbox/session.json");
+  if (!response.ok) throw new Stop("login");
+  const skewMs = (before + Date.now()) / 2 - body.server_time_ms;
+  const session = { ...body, skew_ms: skewMs, owners: [String(body.user_id), body.username] };
+  events.dispatchEvent(new CustomEvent("session", { detail: session }));
+  return session;
+}
+
+async function csrfToken() {
+  return (await request("/api/v1/csrf")).body.csrf_token;
+}
+
+// One request with the CSRF header; a 400 for a stale token is retried once with a fresh one.
+async function send(state, url, init, bytes) {
+  for (let attempt = 0; ; attempt += 1) {
+    state.token ||= await csrfToken();
+    const headers = { ...(init.headers || {}), "X-CSRFToken": state.token, "X-Phone-Sent-At": new Date().toISOString() };
+    const answer = await request(url, { ...init, headers }, bytes);
+    if (answer.response.status !== 400 || attempt > 0) return answer;
+    state.token = "";
+  }
+}
+
+const explain = ({ response, body }) => body.message || body.error || `${response.status} ${response.statusText}`;
+
+// Progress is saved as it comes; a full phone must not stop a send the server can finish.
+async function save(state, entry) {
+  try { await idb.put("outbox", { ...entry, photos: idb.refs(entry.photos) }); } catch (error) {
+    if (!idb.isFull(error)) throw error;
+    state.full = true;
+  }
+}
 
 // The server lists the photos it already holds: after a lost answer, they are not sent again.
 function markArrived(entry, report) {
@@ -78,199 +128,164 @@ function markArrived(entry, report) {
   for (const photo of entry.photos) photo.sent ||= stored.has(photo.sha256);
 }
 
-async function sendEntry(entry, state) {
-  if (!entry.report_id) {
-    const response = await send(state, "/api/v1/reports", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(entry.body),
-    });
-    const body = await answer(response);
-    if (response.status === 401) throw new Stop("login");
-    if (response.status === 409) return { ...entry, state: "conflict", error: explain(response, body) };
-    if (response.status === 422) return { ...entry, state: "invalid", error: "", errors: body.errors || {} };
-    if (response.status !== 200 && response.status !== 201) throw new Error(explain(response, body));
-    entry = { ...entry, report_id: body.id, state: "sending", error: "", errors: null };
-    markArrived(entry, body);
-    await idb.put(entry);
-  } else if (entry.attempts && entry.photos.some((p) => !p.sent)) {
-    const response = await fetch(`/api/v1/reports/${entry.client_id}`, { credentials: "same-origin" });
-    if (response.status === 401) throw new Stop("login");
-    if (response.ok) markArrived(entry, await answer(response));
-  }
-  for (const photo of entry.photos) {
-    if (photo.sent) continue;
+async function sendReport(entry, state) {
+  const json = JSON.stringify(entry.body);
+  const answer = await send(state, "/api/v1/reports", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: json,
+  }, json.length);
+  const { status } = answer.response;
+  if (status === 409) return { ...entry, state: "conflict", error: explain(answer) };
+  if (status === 422) return { ...entry, state: "invalid", error: "", errors: answer.body.errors || {} };
+  if (status !== 200 && status !== 201) throw new Stop("server", explain(answer));
+  entry.report_id = answer.body.id;
+  entry.state = "sending";
+  markArrived(entry, answer.body);
+  await save(state, entry);
+  return null;
+}
+
+async function sendPhotos(entry, state) {
+  const photos = await idb.withBlobs(entry.photos.filter((p) => !p.sent));
+  for (const photo of photos) {
+    if (!photo.blob) throw new Stop("server", `${photo.name}: missing on the phone`);
     const data = new FormData();
     data.append("photo", photo.blob, photo.name);
-    const response = await send(state, `/api/v1/reports/${entry.client_id}/photos`, { method: "POST", body: data });
-    const body = await answer(response);
-    if (response.status === 401) throw new Stop("login");
-    if (response.status === 413 || response.status === 422) {
-      photo.error = explain(response, body);
-      return { ...entry, state: "photo_refused", error: `${photo.name}: ${photo.error}` };
+    const answer = await send(state, `/api/v1/reports/${entry.client_id}/photos`, { method: "POST", body: data }, photo.blob.size);
+    const { status } = answer.response;
+    if (status === 413 || status === 422) {
+      return { ...entry, state: "photo_refused", error: `${photo.name}: ${explain(answer)}` };
     }
-    if (response.status !== 200 && response.status !== 201) throw new Error(explain(response, body));
-    if (body.sha256 !== photo.sha256) throw new Error(`${photo.name}: the server stored other bytes`);
-    photo.sent = true;
-    await idb.put(entry);
+    if (status !== 200 && status !== 201) throw new Stop("server", explain(answer));
+    if (answer.body.sha256 !== photo.sha256) throw new Stop("server", `${photo.name}: the server stored other bytes`);
+    entry.photos.find((p) => p.sha256 === photo.sha256).sent = true;
+    await save(state, entry);
   }
   return null;
 }
 
-async function pass(owner) {
-  const result = { sent: {}, waiting: 0, login: false };
-  const entries = (await idb.all()).filter((e) => !["conflict", "invalid", "photo_refused"].includes(e.state));
-  if (!entries.length) return result;
-  const state = { token: "" };
-  for (const entry of entries) {
-    if (owner && entry.owner && entry.owner !== owner) {
-      await idb.put({ ...entry, state: "other_user", error: entry.owner });
-      continue;
-    }
-    try {
-      state.token ||= await csrfToken();
-      const outcome = await sendEntry(entry, state);
-      if (outcome) await idb.put(outcome);
-      else {
-        result.sent[entry.client_id] = (await idb.get(entry.client_id))?.report_id ?? entry.report_id;
-        await idb.remove(entry.client_id);
-      }
-    } catch (error) {
-      const login = error instanceof Stop;
-      const offline = error instanceof TypeError;
-      const fresh = await idb.get(entry.client_id);
-      if (!fresh) continue; // discarded by the observer meanwhile
-      await idb.put({
-        ...fresh, state: login ? "login" : "waiting", attempts: (fresh.attempts || 0) + 1,
-        error: login ? "" : offline ? "offline" : String(error.message || error),
-      });
-      result.waiting += 1;
-      if (login || offline) { result.login = login; break; }
-    }
+async function sendEntry(entry, state) {
+  if (!entry.report_id) {
+    const refused = await sendReport(entry, state);
+    if (refused) return refused;
+  } else if (entry.attempts && entry.photos.some((p) => !p.sent)) {
+    const answer = await request(`/api/v1/reports/${entry.client_id}`);
+    if (answer.response.ok) markArrived(entry, answer.body);
   }
-  changed();
+  return sendPhotos(entry, state);
+}
+
+// Confirmed: the entry and its bytes go at once; a small line is kept in the "sent" list.
+async function confirmed(entry) {
+  const { category, subcategory, occurred_at: occurredAt } = entry.body;
+  const line = { client_id: entry.client_id, owner: entry.owner, report_id: entry.report_id, category, subcategory, occurred_at: occurredAt, sent_at: new Date().toISOString() };
+  await idb.remove("outbox", entry.client_id);
+  await idb.release(entry.photos.map((p) => p.sha256));
+  try {
+    await idb.put("sent", line);
+    const mine = (await idb.all("sent")).filter((s) => s.owner === entry.owner).sort((a, b) => (a.sent_at < b.sent_at ? 1 : -1));
+    for (const old of mine.slice(SENT_KEPT)) await idb.remove("sent", old.client_id);
+  } catch (error) { if (!idb.isFull(error)) throw error; }
+}
+
+const HELD = ["conflict", "invalid", "photo_refused"];
+
+async function pass() {
+  const result = { sent: {}, waiting: 0, refused: 0, others: 0, reason: "", detail: "", full: false };
+  const state = { token: "", full: false };
+  try {
+    const entries = await list();
+    if (!entries.length) return result;
+    const session = await whoami().catch(async (error) => {
+      if (error.reason === "login") {
+        for (const e of entries) if (!HELD.includes(e.state)) await save(state, { ...e, state: "login", error: "login" });
+      }
+      throw error;
+    });
+    for (const entry of entries) {
+      if (!session.owners.includes(entry.owner)) { result.others += 1; continue; }
+      if (HELD.includes(entry.state)) { result.refused += 1; continue; }
+      try {
+        const outcome = await sendEntry(entry, state);
+        if (outcome) { result.refused += 1; await save(state, outcome); continue; }
+        result.sent[entry.client_id] = entry.report_id;
+        await confirmed(entry);
+      } catch (error) {
+        const fresh = await get(entry.client_id);
+        if (fresh && error instanceof Stop) {
+          const reason = error.reason === "login" ? "login" : "waiting";
+          await save(state, { ...fresh, state: reason, attempts: (fresh.attempts || 0) + 1, error: error.reason });
+        }
+        throw error;
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Stop)) throw error;
+    result.reason = error.reason;
+    result.detail = error.detail;
+    result.waiting = (await list()).filter((e) => !HELD.includes(e.state)).length - result.others;
+  }
+  result.full = state.full;
+  result.login = result.reason === "login";
   return result;
 }
 
-let chain = Promise.resolve();
-/** Send what waits, one pass at a time (across tabs and the service worker when Web Locks exist). */
-export function flush(owner) {
-  const run = () => (navigator.locks ? navigator.locks.request("fieldreport-outbox", () => pass(owner)) : pass(owner));
-  chain = chain.then(run, run);
-  return chain;
+// Without Web Locks: a lease in IndexedDB, renewed by each pass, that a dead sender loses.
+async function lease(work) {
+  const id = uuid();
+  const now = Date.now();
+  const won = await idb.run(["meta"], "readwrite", (s) => {
+    const held = s.meta.get("sender");
+    const outcome = { won: false };
+    held.onsuccess = () => {
+      if (held.result && held.result.until > now) return;
+      s.meta.put({ key: "sender", id, until: now + 10 * 60 * 1000 });
+      outcome.won = true;
+    };
+    return outcome;
+  });
+  if (!won.won) return null;
+  try { return await work(); } finally { await idb.remove("meta", "sender"); }
 }
 
-// ---- pages only: badge, automatic retries, the /outbox list --------------------------------
+const BUSY = { sent: {}, waiting: 0, refused: 0, others: 0, reason: "busy", detail: "", full: false };
+/** Send what waits, one sender at a time across tabs and the service worker. */
+export async function flush() {
+  const exclusive = navigator.locks
+    ? navigator.locks.request("fieldreport-outbox", { ifAvailable: true }, (lock) => (lock ? pass() : null))
+    : lease(pass);
+  const result = (await exclusive) || BUSY;
+  if (Object.keys(result.sent).length || result.refused || result.reason !== "busy") changed();
+  events.dispatchEvent(new CustomEvent("pass", { detail: result }));
+  if (result.reason !== "busy") channel?.postMessage({ pass: result });
+  return result;
+}
 
 let timer = null;
 let failures = 0;
-const owner = () => (inPage ? document.body.dataset.user || "" : "");
+export let nextTry = null;
 
 async function backgroundSync() {
   try {
-    const registration = navigator.serviceWorker?.controller && await navigator.serviceWorker.ready;
+    const registration = self.navigator.serviceWorker?.controller && await navigator.serviceWorker.ready;
     await registration?.sync?.register("outbox");
   } catch { /* Background Sync is a bonus; the page retries by itself. */ }
 }
 
 function schedule(result) {
   clearTimeout(timer);
-  if (!result.waiting || result.login) { failures = 0; return; }
-  backgroundSync();
+  nextTry = null;
+  if (!(result.waiting || result.reason === "busy") || result.reason === "login") { failures = 0; return; }
+  if (typeof document !== "undefined") backgroundSync();
   failures += 1;
   const delay = Math.min(MAX_DELAY_MS, 5000 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
+  nextTry = new Date(Date.now() + delay);
   timer = setTimeout(auto, delay);
 }
 
-export async function auto() {
-  const result = await flush(owner());
+/** Send now (a fresh start of the back-off), and keep trying while reports wait. */
+export async function auto({ reset = false } = {}) {
+  if (reset) failures = 0;
+  const result = await flush();
   schedule(result);
   return result;
-}
-
-const words = (key) => document.querySelector(`#outbox-words [data-key="${key}"]`)?.textContent || key;
-
-function renderEntry(entry) {
-  const item = document.createElement("li");
-  item.dataset.clientId = entry.client_id;
-  item.dataset.state = entry.state;
-  const title = document.createElement("strong");
-  title.textContent = `${entry.body.category} · ${entry.body.subcategory} · ${formatTime(entry.body.occurred_at)}`;
-  const state = document.createElement("span");
-  state.className = `status state-${entry.state}`;
-  state.textContent = words(entry.state);
-  const sent = entry.photos.filter((p) => p.sent).length;
-  const meta = document.createElement("span");
-  meta.className = "meta";
-  meta.textContent = `${words("photos")}: ${sent}/${entry.photos.length}`;
-  item.append(title, " ", state, meta);
-  for (const photo of entry.photos) {
-    const line = document.createElement("span");
-    line.className = "meta photo-line";
-    line.dataset.sha256 = photo.sha256;
-    const where = photo.capture ? ` · ${photo.capture.latitude.toFixed(5)}, ${photo.capture.longitude.toFixed(5)}` : "";
-    line.textContent = `${photo.name} · ${Math.round(photo.size / 1024)} KB${where}`;
-    item.append(line);
-  }
-  const problems = entry.errors ? Object.entries(entry.errors).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`) : [];
-  if (entry.error) problems.unshift(entry.state === "waiting" && entry.error === "offline" ? words("offline") : entry.error);
-  for (const text of problems) {
-    const p = document.createElement("span");
-    p.className = "error-text";
-    p.textContent = text;
-    item.append(p);
-  }
-  const drop = document.createElement("button");
-  drop.type = "button";
-  drop.className = "link danger";
-  drop.textContent = words("discard");
-  drop.addEventListener("click", () => { if (confirm(words("confirm"))) discard(entry.client_id); });
-  item.append(drop);
-  return item;
-}
-
-export async function refresh() {
-  if (!inPage) return;
-  let entries = [];
-  try { entries = await idb.all(); } catch { return; }
-  const badge = document.getElementById("outbox-count");
-  if (badge) {
-    badge.textContent = String(entries.length);
-    badge.hidden = entries.length === 0;
-  }
-  const list = document.getElementById("outbox-list");
-  if (!list) return;
-  list.replaceChildren(...entries.map(renderEntry));
-  document.getElementById("outbox-empty").hidden = entries.length > 0;
-  document.getElementById("outbox-login").hidden = !entries.some((e) => e.state === "login");
-}
-
-async function registerWorker() {
-  if (!("serviceWorker" in navigator)) return;
-  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
-  navigator.serviceWorker.controller?.postMessage("warm");
-  // A new version waits until the page says so: at the next load, or when the observer taps.
-  if (registration.waiting && navigator.serviceWorker.controller) registration.waiting.postMessage("skipWaiting");
-  registration.addEventListener("updatefound", () => {
-    const worker = registration.installing;
-    worker?.addEventListener("statechange", () => {
-      if (worker.state !== "installed" || !navigator.serviceWorker.controller) return;
-      const button = document.getElementById("app-update");
-      if (!button) return;
-      button.hidden = false;
-      button.onclick = () => {
-        navigator.serviceWorker.addEventListener("controllerchange", () => location.reload());
-        worker.postMessage("skipWaiting");
-      };
-    });
-  });
-}
-
-if (inPage && document.body.dataset.user) {
-  channel?.addEventListener("message", refresh);
-  addEventListener("online", () => { failures = 0; auto(); });
-  navigator.serviceWorker?.addEventListener("message", (event) => { if (event.data === "flush") auto(); });
-  document.getElementById("outbox-send")?.addEventListener("click", () => { failures = 0; auto(); });
-  refresh();
-  auto();
-  registerWorker().catch(() => {});
-  import("./device-key.js").then((m) => m.initAfterLoad()).catch(() => {}); // issue 11: the phone's key
 }

@@ -5,6 +5,7 @@
 import { add, auto, sentId, sha256, uuid } from "./outbox.js";
 import { check, pageRules, showErrors } from "./field-rules.js";
 import { farWarning, lastFix, start as startPosition } from "./position.js";
+import { initDrafts, keptInOutbox, showRefusal, storageFull } from "./drafts.js";
 
 const MAX_EDGE = 2048;
 const QUALITY = 0.85;
@@ -292,8 +293,9 @@ async function submit(event) {
   button.disabled = true;
   say(formStatus, "saving");
   try {
-    await add(body, await prepared, document.body.dataset.user || "");
+    await add(body, await prepared, document.body.dataset.userId || "");
     rememberUsual(body);
+    await keptInOutbox();
     say(formStatus, "sending");
     const result = await auto();
     const id = result.sent[body.client_id] || await sentId(body.client_id).catch(() => null);
@@ -301,6 +303,7 @@ async function submit(event) {
       location.assign(`/reports/${id}`);
       return;
     }
+    if (await showRefusal(body.client_id)) return;
     const keep = ["latitude", "longitude", "accuracy_m", "position_source"].map((n) => [n, $(n).value]);
     form.reset();
     for (const [n, v] of keep) $(n).value = v;
@@ -312,6 +315,7 @@ async function submit(event) {
     say(formStatus, result.login ? "login" : "saved");
     formStatus.className = "notice";
   } catch (error) {
+    if (storageFull(error)) return;
     say(formStatus, "failed", ` (${error.message || error})`);
     formStatus.className = "error-text";
   } finally {
@@ -336,6 +340,7 @@ if ("indexedDB" in window) {
   form.noValidate = true;
   form.addEventListener("submit", submit);
 }
-// For the outbox and drafts (outbox.js owns them): fill the form, show problems, read it back.
+initDrafts(form, { photos: () => prepared, setPhotos: (photos) => { prepared = Promise.resolve(photos); } });
+// For the outbox and drafts: fill the form, show problems, read it back.
 form.reportForm = { reportBody, restore, markProblems, usePhotos };
 form.dispatchEvent(new CustomEvent("report-form:ready", { detail: form.reportForm }));

@@ -1,6 +1,7 @@
 // The service worker (served by /sw.js, which writes VERSION, SHELL_ASSETS and SHELL_PAGES above).
-// Shell files come from the cache; pages from the network first, the cached copy when offline.
-// API requests and every other page pass straight through and are never cached.
+// Shell files come from this release's own cache only (never another release's, so a page runs
+// one release's scripts); pages from the network first, the cached copy when offline. API
+// requests and every other page pass straight through and are never cached.
 import { flush } from "/static/js/outbox.js";
 
 const CACHE = `fieldreport-${VERSION}`;
@@ -20,7 +21,7 @@ self.addEventListener("install", (event) => {
     // Revalidate: the browser's HTTP cache may still hold the previous release's files.
     await cache.addAll(SHELL_ASSETS.map((url) => new Request(url, { cache: "no-cache" })));
     await precachePages(cache);
-    // First install: take over at once. An update waits for the page's word (outbox.js).
+    // First install: take over at once. An update waits for the observer's word (sw-update.js).
     if (!self.registration.active) await self.skipWaiting();
   }));
 });
@@ -34,10 +35,20 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
-// Cached pages carry the observer's name and CSRF token: they go when the session does.
+// Cached pages carry the observer's name and CSRF token: they go when the session does, from
+// every release's cache. (The outbox in IndexedDB stays: it is kept per observer.)
 async function forgetPages() {
-  const cache = await caches.open(CACHE);
-  await Promise.all(SHELL_PAGES.map((path) => cache.delete(path)));
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("fieldreport-")) continue;
+    const cache = await caches.open(name);
+    await Promise.all(SHELL_PAGES.map((path) => cache.delete(path)));
+  }
+}
+
+// The switch to this release waits until no tab (and no Background Sync) is sending.
+function activateWhenIdle() {
+  if (!self.navigator.locks) return self.skipWaiting();
+  return self.navigator.locks.request("fieldreport-outbox", () => self.skipWaiting());
 }
 
 async function warm() {
@@ -48,8 +59,9 @@ async function warm() {
 }
 
 self.addEventListener("message", (event) => {
-  if (event.data === "skipWaiting") self.skipWaiting();
+  if (event.data === "activate" || event.data === "skipWaiting") event.waitUntil(activateWhenIdle());
   if (event.data === "warm") event.waitUntil(warm());
+  if (event.data === "forget") event.waitUntil(forgetPages());
 });
 
 function withTimeout(promise, ms) {
@@ -65,6 +77,7 @@ async function page(request, path) {
   try {
     const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
     if (shell && response.ok && !response.redirected) await cache.put(path, response.clone());
+    // A session that ended (log-out elsewhere, expiry, "revoke all") lands on the log-in page.
     if (response.redirected && new URL(response.url).pathname === "/login") await forgetPages();
     return response;
   } catch (error) {
@@ -83,7 +96,7 @@ self.addEventListener("fetch", (event) => {
   if (request.mode === "navigate") {
     event.respondWith(page(request, url.pathname));
   } else if (SHELL_ASSETS.includes(url.pathname)) {
-    event.respondWith(caches.match(url.pathname).then((hit) => hit || fetch(request)));
+    event.respondWith(caches.open(CACHE).then((cache) => cache.match(url.pathname)).then((hit) => hit || fetch(request)));
   }
 });
 
@@ -92,6 +105,6 @@ self.addEventListener("sync", (event) => {
   event.waitUntil((async () => {
     const result = await flush();
     // Rejecting asks the browser to try the sync again later.
-    if (result.waiting && !result.login) throw new Error("outbox: still waiting");
+    if (result.waiting && result.reason !== "login") throw new Error("outbox: still waiting");
   })());
 });
