@@ -23,6 +23,7 @@ from fieldreport.config import PROJECT_ROOT
 from fieldreport.i18n import N_
 from fieldreport.reports.phone_clock import SKEW_WARNING
 from fieldreport.reports.taxonomy import CATEGORIES
+from fieldreport.scripts_for_phones import strip_script
 from fieldreport.web.auth import roles_required
 
 bp = Blueprint("offline", __name__)
@@ -85,7 +86,7 @@ def service_worker() -> Any:
         f"const SHELL_ASSETS = {json.dumps(assets)};\n"
         f"const SHELL_PAGES = {json.dumps(SHELL_PAGES)};\n"
     )
-    body = preamble + (STATIC / "js" / "sw.js").read_text(encoding="utf-8")
+    body = preamble + strip_script((STATIC / "js" / "sw.js").read_text(encoding="utf-8"))
     response = Response(body, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"

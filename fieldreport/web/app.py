@@ -19,6 +19,7 @@ from fieldreport.web.errors import register_error_handlers, wants_json
 from fieldreport.web.languages import select_locale
 from fieldreport.web.metrics import register_request_metrics
 from fieldreport.web.request_checks import refuse_malformed_forms
+from fieldreport.web.scripts import serve_stripped_scripts
 from fieldreport.web.security import content_security_policy, security_headers
 from fieldreport.web.sessions import touch_seen_session, user_from_cookie
 from fieldreport.web.templating import register_template_helpers
@@ -152,6 +153,7 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     _register_blueprints(app)
     own_transactions(app)
     register_template_helpers(app)
+    serve_stripped_scripts(app)
     if runtime.queue.mode == "in-process" and not settings.testing:
         # Embedded default: this process keeps time for the sweep (RQ workers do it otherwise).
         runtime.queue.start_periodic(PERIODIC_TASKS)
