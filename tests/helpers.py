@@ -10,6 +10,7 @@ status and instant a test chooses (a digest's hand-counted day, reviews already 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 import time
@@ -440,3 +441,12 @@ def run_together(*calls: Callable[[], T], timeout: float = 60.0) -> list[T]:
     if errors:
         raise errors[0]
     return results
+
+
+def pictures_dir(tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshots: ``docs/`` when asked for with
+    ``FIELDREPORT_SCREENSHOTS=docs`` (to commit them), else the test's own temporary folder, so a
+    test run never changes the repository."""
+    if os.environ.get("FIELDREPORT_SCREENSHOTS") == "docs":
+        return Path(__file__).resolve().parents[1] / "docs"
+    return tmp_path

@@ -14,10 +14,9 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from fieldreport.i18n import TRANSLATIONS
 from tests.external_servers import PHONE_VIEWPORT
-from tests.helpers import browser_login, make_settings
+from tests.helpers import browser_login, make_settings, pictures_dir
 from tests.live_server import LiveServer, live_server
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 # Words that read the same in English (codes, names, units) are not evidence of a gap.
 SAME_IN_EVERY_LANGUAGE = {"PDF", "GeoJSON file", "Code", "Sector", "Coordinator", "Role"}
 
@@ -66,16 +65,16 @@ def _time_in_script(page: Page, iso: str) -> Any:
 
 
 def test_an_observer_with_a_ukrainian_phone_gets_ukrainian_pages(
-    browser: Browser, server: LiveServer
+    browser: Browser, server: LiveServer, tmp_path: Path
 ) -> None:
+    pictures = pictures_dir(tmp_path)
     context = _phone(browser, "uk-UA")
     try:
         page = context.new_page()
         page.goto(server.url + "/login")
         assert page.get_attribute("html", "lang") == "uk"
         assert page.inner_text("main button[type=submit]") == "Увійти"
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "login-uk-360.png"))
+        page.screenshot(path=str(pictures / "login-uk-360.png"))
         browser_login(page, None, "obs1")
         assert page.url.endswith("/home")
         assert "Новий звіт" in page.inner_text("main")
@@ -85,7 +84,7 @@ def test_an_observer_with_a_ukrainian_phone_gets_ukrainian_pages(
         assert "Що сталося" in form and "Надіслати звіт" in form
         assert "Порушення режиму припинення вогню" in page.inner_html("main")
         assert _english_left(page, "uk") == []
-        page.screenshot(path=str(DOCS / "report-form-uk-360.png"))
+        page.screenshot(path=str(pictures / "report-form-uk-360.png"))
         # The scripts write a time as the server does, in the mission's zone (Europe/Rome).
         assert _time_in_script(page, "2026-12-03T12:05:00Z") == "3 груд. 2026, 13:05 (UTC+1)"
         assert _time_in_script(page, "2026-07-03T12:05:00Z") == "3 лип. 2026, 14:05 (UTC+2)"

@@ -28,10 +28,9 @@ from tests.helpers import (
     file_report,
     make_settings,
     make_user,
+    pictures_dir,
 )
 from tests.live_server import live_server as running_server
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.fixture
@@ -170,7 +169,8 @@ def test_map_filter_by_category_redraws_the_points(tablet_context, live_server):
     assert "category=civilian_harm" in page.url
 
 
-def test_screenshot_of_the_map_for_the_docs(browser, live_server):
+def test_screenshot_of_the_map_for_the_docs(browser, live_server, tmp_path):
+    pictures = pictures_dir(tmp_path)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     _offline(page, [])
@@ -182,16 +182,15 @@ def test_screenshot_of_the_map_for_the_docs(browser, live_server):
     page.locator(".report-point").first.click()
     expect(page.locator(".report-popup:not(.loading) .place")).to_be_visible()
     page.wait_for_timeout(300)
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "map-popup.png"))
+    page.screenshot(path=str(pictures / "map-popup.png"))
     page.keyboard.press("Escape")
     for zoom in (11, 10, 9, 8, 7):
         page.click(".leaflet-control-zoom-out")
         expect(page.locator("#map")).to_have_attribute("data-zoom", str(zoom))
     page.wait_for_timeout(500)
-    page.screenshot(path=str(DOCS / "map.png"))
+    page.screenshot(path=str(pictures / "map.png"))
     context.close()
-    assert (DOCS / "map.png").stat().st_size > 20_000
+    assert (pictures / "map.png").stat().st_size > 20_000
 
 
 def test_drawing_a_sector_fills_the_geometry_field(tablet_context, live_server):
