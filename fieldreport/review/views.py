@@ -134,7 +134,7 @@ def reopen(report_id: int) -> Any:
     try:
         service.reopen_decision(db, found, current_user, form.reason.data)
     except (service.TransitionRefused, service.ReviewInvalid) as error:
-        flash(_("Not reopened: %(reason)s.", reason=str(error)), "error")
+        flash(_("Not reopened: %(reason)s.", reason=words(error)), "error")
         return redirect(url_for("review.report", report_id=report_id))
     flash(_("Decision reopened: the report is back in review."))
     return redirect(url_for("review.report", report_id=report_id))
