@@ -9,6 +9,7 @@ once (docs/architecture.md, "Background work").
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -53,18 +54,33 @@ class PeriodicRunner:
         self._due: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._busy = threading.Lock()  # held while a round of tasks runs (see hold_forks)
 
     def run_due(self) -> float:
         """Enqueue what is due; the seconds until the next task is due."""
         now = time.monotonic()
         settings = self.queue.settings
         waits = []
-        with self.queue.activate():
+        with self._busy, self.queue.activate():
             for task in self.tasks:
                 wait = self._run_if_due(task, settings, now)
                 if wait is not None:
                     waits.append(wait)
         return min(waits, default=60.0)
+
+    def hold_forks(self) -> None:
+        """Make this process's forks wait for the round of tasks in progress.
+
+        An RQ worker forks a child for each job while this runner's thread may be inside a
+        query; the child would inherit locks that thread held (SQLAlchemy's compiled-statement
+        cache, a connection pool) with no thread left to release them, and hang until the job
+        times out. Called once, in the worker process only.
+        """
+        os.register_at_fork(
+            before=self._busy.acquire,
+            after_in_parent=self._busy.release,
+            after_in_child=self._busy.release,
+        )
 
     def _run_if_due(self, task: PeriodicTask, settings: Settings, now: float) -> float | None:
         """Enqueue ``task`` if due; seconds until it is due again (None: off or broken)."""

@@ -42,7 +42,7 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
     if burst:
         PeriodicRunner(runtime.queue, PERIODIC_TASKS).run_due()
     else:
-        runtime.queue.start_periodic(PERIODIC_TASKS)
+        runtime.queue.start_periodic(PERIODIC_TASKS).hold_forks()
     try:
         while True:
             rq_worker = _rq_worker(runtime)
