@@ -23,7 +23,15 @@ from fieldreport.runtime import activated
 from fieldreport.sectors.limits import set_coordinator_sectors
 from fieldreport.sectors.models import Sector
 from fieldreport.sectors.service import import_sector_collection
-from tests.helpers import EAST, collection, make_settings, make_user, post_report, report_body
+from tests.helpers import (
+    EAST,
+    collection,
+    make_settings,
+    make_user,
+    post_report,
+    report_body,
+    wait_until,
+)
 from tests.test_worker_rq import running_worker, worker_env
 
 EAST_POINT = {"latitude": 43.47, "longitude": 11.94}
@@ -88,11 +96,14 @@ def test_urgent_report_is_mailed_to_its_sectors_coordinators_by_a_real_worker_an
     started = time.monotonic()
     with running_worker(runtime.settings, **mail_env(runtime.settings)):
         (message,) = smtp_sink.wait_for(1, timeout=60)
+        # The job records the send once the server has taken the mail: a moment after it arrives.
+        alert = wait_until(
+            lambda: (found := alert_of(runtime, report["id"])).mailed_at and found, "mailed_at"
+        )
     assert time.monotonic() - started < 60
     assert rcpts(smtp_sink) == [["east1@mission.example", "east2@mission.example"]]
     assert "Urgent report" in message["Subject"] and "E" in message["Subject"]
     assert "Patrol stopped at gunpoint." in message.get_content()
-    alert = alert_of(runtime, report["id"])
     assert (alert.mailed_to, alert.mailed_at is not None) == (2, True)
 
     first, second, unlimited = client_for("east1"), client_for("east2"), client_for("coord")
