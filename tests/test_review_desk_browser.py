@@ -25,6 +25,7 @@ from tests.helpers import (
     collection,
     make_settings,
     make_user,
+    pictures_dir,
 )
 from tests.live_server import live_server as running_server
 
@@ -141,7 +142,7 @@ def test_pictures_of_the_desk(laptop, live_server, tmp_path):
     browser_login(page, base, "coord")
     page.goto(f"{base}/review")
     page.wait_for_selector("#alert-banner:not([hidden])")
-    docs = tmp_path
+    docs = pictures_dir(tmp_path)
     page.screenshot(path=str(docs / "review-desk.png"))
     page.goto(f"{base}/review/{ids[1]}")
     page.wait_for_selector("#mini-map .leaflet-interactive")

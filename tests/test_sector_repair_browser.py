@@ -13,11 +13,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from fieldreport.sectors.models import Sector
-from tests.helpers import browser_login, make_settings, make_user
+from tests.helpers import browser_login, make_settings, make_user, pictures_dir
 from tests.live_server import live_server as running_server
 from tests.test_sector_repair import UKRAINE_ID, WORLD_ATLAS, collection, topojson_geometry
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.fixture
@@ -45,8 +43,7 @@ def test_the_repair_is_previewed_on_a_map_then_imported(browser, live_server, tm
     expect(page.locator("#repairs li")).to_contain_text("differs by less than a millionth")
     expect(page.locator("#repair-map")).to_have_attribute("data-state", "ready")
     assert page.locator("#repair-map path.leaflet-interactive").count() == 2
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "sector-repair-preview.png"))
+    page.screenshot(path=str(pictures_dir(tmp_path) / "sector-repair-preview.png"))
     page.click("#accept-repairs button[type=submit]")
     page.wait_for_url(f"{live_server.url}/sectors")
     with live_server.runtime.db.session_scope(write=False) as session:
