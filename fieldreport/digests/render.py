@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from fieldreport.config import PROJECT_ROOT
 from fieldreport.digests import headline
 from fieldreport.digests.picture import category_hex
-from fieldreport.i18n import N_, translations
+from fieldreport.i18n import translations
 from fieldreport.places.service import phrase
 from fieldreport.reports import taxonomy
 
@@ -40,20 +40,6 @@ WEB = Limits(annex=1000, sectors=600, listed=100)
 PDF = Limits(annex=100, sectors=25, listed=25)
 
 
-# The choices the digest's tables show, in words (the taxonomy stores codes).
-CHOICE_WORDS = {
-    "inside_restricted_area": N_("Inside a restricted area"),
-    "across_line": N_("Across the line"),
-    "inside_dmz": N_("Inside the demilitarized zone"),
-    "near_line": N_("Near the line"),
-    "unknown": N_("Unknown"),
-    "patrol_cancelled": N_("Patrol cancelled"),
-    "patrol_rerouted": N_("Patrol rerouted"),
-    "patrol_delayed": N_("Patrol delayed"),
-    "no_effect": N_("No effect"),
-}
-
-
 @functools.cache
 def _environment(language: str) -> Environment:
     env = Environment(
@@ -73,7 +59,7 @@ def _environment(language: str) -> Environment:
         detail_label=lambda cat, sub, name: word(taxonomy.detail_label(cat, sub, name)),
         confidence_label=lambda code: word(taxonomy.CONFIDENCE_LABELS.get(code, code)),
         category_hex=category_hex,
-        choice_label=lambda code: word(CHOICE_WORDS.get(code, code)),
+        choice_label=lambda code: word(taxonomy.choice_label(code)),
         # "4 km north-east of Zalizne", from a figure's [name, km, compass point].
         place_words=lambda place: phrase(*place, word) if place else "",
     )
