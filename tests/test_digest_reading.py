@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+import warnings
+from datetime import UTC, date, datetime
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import func, select
+from sqlalchemy.exc import SAWarning
 
-from fieldreport.digests import headline, service, tasks
+from fieldreport.digests import headline, pipeline, service, tasks
 from fieldreport.digests.figures import compute_figures
 from fieldreport.digests.render import format_number
 from fieldreport.i18n import translations
 from fieldreport.places.gazetteer import PlaceRow
 from fieldreport.places.service import load_places
+from fieldreport.reports.models import Report
 from tests.digest_factories import hand_counted_day
+from tests.helpers import ON_POSTGRESQL_ONLY, add_report
 
 
 @pytest.fixture
@@ -207,3 +212,18 @@ def test_incidents_are_placed_by_distance_and_direction_from_a_named_town(
     # Every report lies at 43.47 N 11.85 E: 0.05 degrees of longitude east of the town.
     assert urgent and all("4 km east of Testville" in heading for heading in urgent)
     assert "S-02, 4 km east of Testville</td>" in html  # the patrol stopped, in the table
+
+
+@ON_POSTGRESQL_ONLY
+def test_a_build_reads_one_snapshot_from_its_first_query(runtime, users, day):
+    with runtime.db.session_scope(write=False) as session:
+        service.begin_snapshot(session)
+        before = session.scalar(select(func.count(Report.id)))
+        with runtime.db.session_scope() as other:  # filed while the build reads
+            add_report(other, users.observer, datetime(2026, 11, 24, 12, tzinfo=UTC))
+        assert session.scalar(select(func.count(Report.id))) == before
+    # The whole build begins its snapshot before any query, or SQLAlchemy would warn that the
+    # isolation level came too late (and PostgreSQL would read each query afresh).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)
+        pipeline.build(runtime, day)

@@ -28,7 +28,7 @@ from fieldreport.digests.day_range import (
     sector_codes,
     verified_in,
 )
-from fieldreport.places.finder import place_locator
+from fieldreport.places.finder import Locate, place_locator
 from fieldreport.reports.models import STATUSES, Report
 from fieldreport.reports.taxonomy import CATEGORIES
 from fieldreport.sectors.models import Assignment, Sector
@@ -182,8 +182,12 @@ def _rejected(session: Session, day: DayRange) -> int:
     return int(session.scalar(select(func.count()).where(*where)) or 0)
 
 
-def compute_figures(session: Session, day: date, zone: ZoneInfo) -> dict[str, Any]:
-    """All of the day's figures as JSON-ready data (no times of building: deterministic)."""
+def compute_figures(
+    session: Session, day: date, zone: ZoneInfo, locate: Locate | None = None
+) -> dict[str, Any]:
+    """All of the day's figures as JSON-ready data (no times of building: deterministic).
+
+    ``locate``: the build's gazetteer locator, when it has one (else read here)."""
     span = DayRange.of(day, zone)
     codes = sector_codes(session)
     reports = report_counts(session, span)
@@ -191,7 +195,7 @@ def compute_figures(session: Session, day: date, zone: ZoneInfo) -> dict[str, An
     verified = sum(c["verified"] for subs in reports.values() for c in subs.values())
     unverified = sum(c["unverified"] for subs in reports.values() for c in subs.values())
     rejected = _rejected(session, span)
-    locate = place_locator(session)
+    locate = locate or place_locator(session)
     return {
         "day": day.isoformat(),
         "time_zone": zone.key,

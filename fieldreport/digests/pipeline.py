@@ -21,6 +21,7 @@ from fieldreport.digests import email, sending, service
 from fieldreport.digests.models import Digest
 from fieldreport.digests.outputs import render_outputs
 from fieldreport.ledger import seal
+from fieldreport.places.finder import place_locator
 from fieldreport.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,11 @@ def build(runtime: Runtime, day: date, timings: dict[str, float] | None = None) 
     with runtime.db.session_scope() as session:
         service.start_build(session, day, zone)
     with runtime.db.session_scope(write=False) as session:
-        snapshot = service.read_snapshot(session, day, settings)
+        service.begin_snapshot(session)
+        locate = place_locator(session)  # the gazetteer, read once for figures and exports
+        snapshot = service.read_snapshot(session, day, settings, locate)
         # Issue 11: the signed tree head and the exports come from this same snapshot.
-        sealed = seal.seal_snapshot(session, settings.data_dir, day, settings.zone)
+        sealed = seal.seal_snapshot(session, settings.data_dir, day, settings.zone, locate)
     snapshot = dataclasses.replace(snapshot, tree_head=sealed.context)
     signature = service.sign(settings, snapshot.figures, snapshot.ledger_head)
     figures_s = time.perf_counter() - began

@@ -30,6 +30,7 @@ from fieldreport.db import utcnow
 from fieldreport.digests import figures, render, rows
 from fieldreport.digests.models import Digest, DigestSend
 from fieldreport.digests.outputs import Snapshot
+from fieldreport.places.finder import Locate
 from fieldreport.reports.models import ReportVersion
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.storage import Storage
@@ -216,16 +217,24 @@ def start_build(session: Session, day: date, zone: str) -> None:
         digest.state = "building"
 
 
-def read_snapshot(session: Session, day: date, settings: Settings) -> Snapshot:
-    """Everything the digest states, read in one transaction so that it all agrees."""
+def begin_snapshot(session: Session) -> None:
+    """Start ``session``'s transaction as one snapshot for every query that follows: a report
+    filed mid-build is in all the figures, the signed head and the exports, or in none.
+    Must come before the session's first query (PostgreSQL; SQLite's transaction already is)."""
     if session.get_bind().dialect.name == "postgresql":
-        # One snapshot for every query: a report filed mid-build is in all figures or none.
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def read_snapshot(
+    session: Session, day: date, settings: Settings, locate: Locate | None = None
+) -> Snapshot:
+    """Everything the digest states, read in one transaction so that it all agrees
+    (``session`` begun with :func:`begin_snapshot`)."""
     head = session.scalar(
         select(ReportVersion.entry_sha256).order_by(ReportVersion.id.desc()).limit(1)
     )
     zone = settings.zone
-    result = figures.compute_figures(session, day, zone)
+    result = figures.compute_figures(session, day, zone, locate)
     annex = rows.annex_rows(session, day, zone, render.WEB.annex)
     sectors, events = rows.map_inputs(session, day, zone)
     return Snapshot(result, head, annex, sectors, events)

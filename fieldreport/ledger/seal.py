@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from fieldreport.digests import exports, rows
 from fieldreport.ledger import heads, keys, service
 from fieldreport.ledger.models import TreeHead
-from fieldreport.places.finder import place_finder
+from fieldreport.places.finder import Locate, place_finder
 
 MANIFEST = "manifest.json"
 MANIFEST_SIGNATURE = "manifest.sig"
@@ -35,7 +35,9 @@ class Sealed:
     exports: dict[str, bytes]
 
 
-def seal_snapshot(session: Session, data_dir: Path, day: date, zone: ZoneInfo) -> Sealed:
+def seal_snapshot(
+    session: Session, data_dir: Path, day: date, zone: ZoneInfo, locate: Locate | None = None
+) -> Sealed:
     """Sign the log as ``session`` sees it and build the exports from the same snapshot."""
     head = heads.make_head(session, data_dir, digest_day=day)
     previous = heads.previous_head(session, head)
@@ -52,14 +54,18 @@ def seal_snapshot(session: Session, data_dir: Path, day: date, zone: ZoneInfo) -
         proof = service.consistency_proof(session, previous.tree_size, head.tree_size)
         context["previous"] = {**heads.as_dict(previous), "day": previous.digest_day.isoformat()}
         context["consistency_proof"] = [node.hex() for node in proof]
-    return Sealed(head, context, snapshot_exports(session, day, zone))
+    return Sealed(head, context, snapshot_exports(session, day, zone, locate))
 
 
-def snapshot_exports(session: Session, day: date, zone: ZoneInfo) -> dict[str, bytes]:
+def snapshot_exports(
+    session: Session, day: date, zone: ZoneInfo, locate: Locate | None = None
+) -> dict[str, bytes]:
     """The day's CSV and GeoJSON, read in the build's snapshot (not live at download time);
     the rows are read once for both, each placed from the nearest named town."""
     found = list(
-        exports.with_places(rows.verified_reports(session, day, zone), place_finder(session))
+        exports.with_places(
+            rows.verified_reports(session, day, zone), place_finder(session, locate=locate)
+        )
     )
     csv_text = "".join(exports.csv_chunks(iter(found)))
     geojson_text = "".join(exports.geojson_chunks(iter(found)))

@@ -46,9 +46,12 @@ def place_locator(session: Session) -> Locate:
     return locate
 
 
-def place_finder(session: Session, translate: Translate = str) -> Callable[[float, float], str]:
-    """A function giving a position's description ("" when no place is within 40 km)."""
-    locate = place_locator(session)
+def place_finder(
+    session: Session, translate: Translate = str, locate: Locate | None = None
+) -> Callable[[float, float], str]:
+    """A function giving a position's description ("" when no place is within 40 km);
+    ``locate`` reuses a locator already made in this transaction (the gazetteer is read once)."""
+    locate = locate or place_locator(session)
 
     def describe(lat: float, lon: float) -> str:
         found = locate(lat, lon)
