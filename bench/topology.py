@@ -69,6 +69,7 @@ def run(
         sending_s = time.perf_counter() - began
         findings = check(processes, tally, expected, sending_s, settle_s, faults.log)
         if not findings.ok:  # keep the programs' logs for the post-mortem
+            findings.post_mortem = processes.post_mortem()
             kept = Path(tempfile.mkdtemp(prefix="fieldreport-topology-logs-"))
             for log in Path(directory).glob("*.log"):
                 shutil.copy(log, kept / log.name)

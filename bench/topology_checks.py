@@ -46,6 +46,8 @@ class Findings:
     faults: list[str]
     restarts: list[str]
     server: dict[str, float] = field(default_factory=dict)
+    # The workers' stacks and logs when the run failed.
+    post_mortem: str = field(default="", repr=False)
 
     @property
     def ok(self) -> bool:
@@ -177,4 +179,6 @@ def print_findings(findings: Findings) -> None:
         print(f"server: {key} = {number:g}")
     for error in findings.phone_errors[:10]:
         print(f"PHONE ERROR {error}")
+    if findings.post_mortem:
+        print(findings.post_mortem)
     print("OK" if findings.ok else "FAILED")

@@ -81,6 +81,7 @@ class Processes:
             )
         self.children.extend(self.workers)
         self._wait_for_web()
+        threading.Thread(target=self._supervise, name="supervisor", daemon=True).start()
         self.proxy = DroppingProxy(self.web_port, self.drop, prefixes=SUBMISSIONS).start()
 
     def _environment(self) -> dict[str, str]:
@@ -160,6 +161,26 @@ class Processes:
         self.killed.add(index)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.workers[index].pid, signal.SIGKILL)
+
+    def post_mortem(self, lines: int = 60) -> str:
+        """Every living worker's thread stacks (SIGUSR1: worker/main.py) and each worker log's
+        tail without the routine lines: what a failed run must show where nobody can log in."""
+        for worker in self.workers:
+            if worker.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGUSR1)
+        time.sleep(1)
+        routine = ("Job OK", "result is kept", "Successfully completed", ": photos: fieldreport")
+        parts = []
+        for path in sorted(self.directory.glob("worker-*.log")):
+            kept = [
+                line
+                for line in path.read_text(errors="replace").splitlines()
+                if not any(word in line for word in routine)
+            ]
+            parts.append(f"--- {path.name} (last {lines} lines that are not routine)")
+            parts.extend(kept[-lines:])
+        return "\n".join(parts)
 
     def _supervise(self) -> None:
         """Start again a worker that quit by itself, as systemd or compose's restart policy

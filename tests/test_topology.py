@@ -40,7 +40,7 @@ def test_no_report_is_lost_or_doubled_and_every_photo_is_processed_through_every
         findings = run(PHONES, REPORTS, max_photo_bytes=170_000, database_url=empty_database)
     except ServerUnavailable as error:
         pytest.skip(f"the topology needs redis-server: {error.reason}")
-    summary = f"{findings}"
+    summary = f"{findings}\n{findings.post_mortem}"
     assert findings.phone_errors == [], summary
     assert (findings.sent, findings.stored) == (REPORTS, REPORTS), summary
     assert (findings.lost, findings.doubled) == (0, 0), summary

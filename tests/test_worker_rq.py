@@ -239,3 +239,63 @@ def test_healthz_reports_the_queue_ok_or_down_with_real_redis(app, redis_server)
     assert (body.status_code, body.get_json()["queue"]) == (200, "down")
     redis_server.start()
     assert client.get("/healthz").get_json()["queue"] == "ok"
+
+
+def test_a_running_worker_works_again_after_redis_restarts_twice(
+    client_for, runtime, redis_server, corpus
+):
+    """The topology's fault, in small: Redis goes away (empty when back) under a worker that
+    lives on; photos sent meanwhile are done by the sweep, and later ones as they come."""
+    client = client_for("obs1")
+    photos = [corpus / "accept/gps_DSCN0010.jpg", corpus / "accept/gps_DSCN0012.jpg"]
+    sent = []
+    with running_worker(runtime.settings, FIELDREPORT_SWEEP_INTERVAL_S="1") as worker:
+        for path in photos:
+            redis_server.stop()
+            sent.append(upload(client, path.read_bytes()).get_json()["id"])
+            time.sleep(2)  # the worker notices: its next call to Redis fails
+            redis_server.start()
+        sent.append(
+            upload(client, (corpus / "accept/gps_DSCN0021.jpg").read_bytes()).get_json()["id"]
+        )
+        wait_until(
+            lambda: all(photo_state(runtime, photo_id) == "done" for photo_id in sent),
+            "every photo to be processed after the restarts",
+            timeout=90,
+        )
+        assert worker.poll() is None, "the worker quit instead of working again"
+
+
+def test_a_worker_writes_every_threads_stack_to_its_log_on_sigusr1(runtime):
+    """How an operator sees where a stuck worker waits: ``kill -USR1 <pid>``."""
+    with running_worker(runtime.settings) as worker:
+        log = next(runtime.settings.data_dir.glob("worker-*.log"))
+        wait_until(lambda: b"Listening on" in log.read_bytes(), "the worker to listen")
+        os.kill(worker.pid, signal.SIGUSR1)
+        wait_until(lambda: b"most recent call first" in log.read_bytes(), "the stacks")
+        assert b"in _loop" in log.read_bytes()  # the periodic thread's stack is there too
+        assert worker.poll() is None, "the signal must not stop the worker"
+
+
+def _ignore_sigterm_and_wait() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(120)
+
+
+def test_stopping_a_worker_does_not_wait_forever_for_a_stuck_scheduler(own_redis_url, monkeypatch):
+    """RQ joins its scheduler process with no limit; a stuck one would hold the worker for
+    good (it stops only to start again after losing Redis)."""
+    import multiprocessing
+    from types import SimpleNamespace
+
+    from worker import main as worker_main
+
+    monkeypatch.setattr(worker_main, "SCHEDULER_STOP_S", 0.5)
+    stuck = multiprocessing.get_context("fork").Process(target=_ignore_sigterm_and_wait)
+    stuck.start()
+    rq_worker = worker_main.PatientWorker(["photos"], connection=Redis.from_url(own_redis_url))
+    rq_worker.scheduler = SimpleNamespace(_process=stuck)
+    began = time.monotonic()
+    rq_worker.stop_scheduler()
+    assert time.monotonic() - began < 10
+    assert not stuck.is_alive()

@@ -9,13 +9,17 @@ package: it is a program (``python -m worker``, or ``fieldreport worker`` which 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import faulthandler
 import logging
 import os
+import signal
 import sys
 import time
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from rq import Worker
 from rq.exceptions import StopRequested
 
 import fieldreport.models  # noqa: F401  (register every table before jobs are forked)
@@ -28,6 +32,29 @@ from fieldreport.runtime import Runtime, build_runtime, set_process_default
 
 log = logging.getLogger(__name__)
 REDIS_RETRY_S = 2.0
+SCHEDULER_STOP_S = 10.0
+
+
+class PatientWorker(Worker):
+    """RQ's worker, except that stopping never hangs on its scheduler process.
+
+    RQ's ``stop_scheduler`` sends SIGTERM and then waits with no limit; a scheduler process
+    stuck (in a Redis call, or on a lock inherited at fork) would keep this worker from ever
+    working again, since after losing Redis it stops only to start again. So: wait a while,
+    then kill it; the next worker starts a new scheduler.
+    """
+
+    def stop_scheduler(self) -> None:
+        process = self.scheduler._process if self.scheduler else None
+        if process is None or not process.pid:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(SCHEDULER_STOP_S)
+        if process.is_alive():
+            log.warning("RQ's scheduler (pid %s) did not stop; killed", process.pid)
+            process.kill()
+            process.join(5)
 
 
 def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
@@ -51,10 +78,12 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
                 worked = rq_worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
                 if burst or rq_worker._stop_requested:
                     return worked
-            except RedisConnectionError as error:
+            except RedisError as error:  # refused, timed out, loading: all mean "not now"
                 if burst:
                     raise
                 log.warning("lost Redis (%s)", error)
+            finally:
+                _stop_listening(rq_worker)
             # RQ quits when Redis goes away while it watches a job (bench/topology.py restarts
             # Redis mid-run): work again, with a new worker, once Redis answers.
             try:
@@ -66,15 +95,24 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
         runtime.queue.shutdown()
 
 
+def _stop_listening(rq_worker: Any) -> None:
+    """End the thread that listens for RQ's commands: RQ's teardown leaves it running when
+    Redis is gone, and each worker started again would add one more."""
+    thread = getattr(rq_worker, "pubsub_thread", None)
+    if thread is not None and thread.is_alive():
+        thread.stop()
+        thread.join(timeout=1)
+
+
 def _rq_worker(runtime: Runtime) -> Any:
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue
 
     connection = Redis.from_url(runtime.settings.redis_url, socket_connect_timeout=5)
     queues = [Queue(name, connection=connection) for name in QUEUE_NAMES]
     # While a job runs, this process beats every job_heartbeat_s; enqueuers judge by it whether
     # a job marked started still has a living worker (fieldreport.jobs.JobQueue._in_flight).
-    return Worker(
+    return PatientWorker(
         queues, connection=connection, job_monitoring_interval=runtime.settings.job_heartbeat_s
     )
 
@@ -84,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     arguments = parser.parse_args(argv)
     setup_logging()
+    # ``kill -USR1 <pid>`` writes every thread's stack to the log: where a stuck worker waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         settings = load_settings()
     except SettingsError as error:
