@@ -34,6 +34,7 @@ PHONE_USER_AGENT = (
     "Chrome/{major}.0.0.0 Mobile Safari/537.36"
 )
 CONTEXT_TIMEOUT_MS = 20_000
+EXPECT_TIMEOUT_MS = 15_000
 
 _TIMINGS = pytest.StashKey[dict[str, float]]()  # service name -> start-up seconds
 
@@ -229,9 +230,12 @@ def browser(pytestconfig: pytest.Config) -> Iterator[Browser]:
     except ServerUnavailable as exc:
         pytest.skip(f"Chromium unavailable: {exc.reason}")
     try:
-        from playwright.sync_api import sync_playwright  # optional dependency
+        from playwright.sync_api import expect, sync_playwright  # optional dependency
     except ImportError:
         pytest.skip("Chromium unavailable: playwright (Python) is not installed")
+    # An ``expect`` waits for what the page will show; 5 s (Playwright's default) is too short
+    # when two test processes, servers and Chromium share two busy cores (CI).
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with contextlib.suppress(RuntimeError):  # RuntimeError == no loop running: what we want
         asyncio.get_running_loop()
         pytest.fail(
