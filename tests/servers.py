@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 LOOPBACK = "127.0.0.1"
-START_TIMEOUT = 20.0
+START_TIMEOUT = 60.0  # a busy CI machine (two test processes on two cores) starts servers slowly
 STOP_TIMEOUT = 10.0
 _PORT_ATTEMPTS = 3  # free_port() is racy by nature; retry a start whose port got taken.
 

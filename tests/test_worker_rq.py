@@ -288,12 +288,12 @@ def test_stopping_a_worker_does_not_wait_forever_for_a_stuck_scheduler(own_redis
     import multiprocessing
     from types import SimpleNamespace
 
-    from worker import main as worker_main
+    from worker import rq_worker as module
 
-    monkeypatch.setattr(worker_main, "SCHEDULER_STOP_S", 0.5)
+    monkeypatch.setattr(module, "SCHEDULER_STOP_S", 0.5)
     stuck = multiprocessing.get_context("fork").Process(target=_ignore_sigterm_and_wait)
     stuck.start()
-    rq_worker = worker_main.PatientWorker(["photos"], connection=Redis.from_url(own_redis_url))
+    rq_worker = module.PatientWorker(["photos"], connection=Redis.from_url(own_redis_url))
     rq_worker.scheduler = SimpleNamespace(_process=stuck)
     began = time.monotonic()
     rq_worker.stop_scheduler()
