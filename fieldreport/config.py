@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,9 @@ class Settings:
     # and seconds between sweeps (escalations, and mail whose enqueue Redis lost).
     alert_escalate_minutes: float = 15.0
     alert_sweep_s: float = 30.0
+    # The address people open the app at (``https://fieldreport.example.org``, no trailing
+    # slash): links in mail are built on it. None: mail says in words where to go.
+    public_url: str | None = None
     # /metrics: a scraper shows this bearer token (admins need none); None: admins only.
     metrics_token: str | None = None
     # Where every process of this machine keeps its metric values (prometheus_client reads the
@@ -94,6 +98,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def public_link(self, path: str) -> str | None:
+        """``path`` (``/reports/12``) as a link a mail reader can open; None without a public
+        address (a relative path is useless in a mail client: say where to go in words)."""
+        return f"{self.public_url}{path}" if self.public_url else None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -196,6 +205,40 @@ def _mission(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+PUBLIC_URL = "FIELDREPORT_PUBLIC_URL"
+
+
+def check_public_url(raw: str) -> str:
+    """The app's public address, checked and without a trailing slash (links add the path).
+
+    An http(s) address with a host, optionally a path prefix (``https://example.org/fr``); no
+    query, fragment or user name, which would break or leak in every link built on it.
+    """
+    example = "such as https://fieldreport.example.org"
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+    except ValueError:
+        raise SettingsError(f"{PUBLIC_URL}: not a web address ({example})") from None
+    if parts.username is not None or parts.password is not None:
+        # The value is not echoed: it holds a password.
+        raise SettingsError(f"{PUBLIC_URL}: no user name or password in the address ({example})")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"{PUBLIC_URL}: expected an http:// or https:// address {example}, got {raw!r}"
+        )
+    if parts.query or parts.fragment or raw.endswith(("?", "#")) or any(c.isspace() for c in raw):
+        raise SettingsError(
+            f"{PUBLIC_URL}: no spaces, ?query or #fragment in the address ({example}), got {raw!r}"
+        )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _public_url(env: Mapping[str, str]) -> dict[str, object]:
+    raw = env.get(PUBLIC_URL, "").strip()
+    return {"public_url": check_public_url(raw) if raw else None}
+
+
 def _mail(env: Mapping[str, str]) -> dict[str, object]:
     """The daily digest's recipients, hour and mail server."""
     return {
@@ -285,6 +328,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "redis_url": env.get("REDIS_URL") or None,
         "testing": _bool(env, "FIELDREPORT_TESTING", False),
         **_mission(env),
+        **_public_url(env),
         **_mail(env),
         **_limits(env),
         **_jobs(env),
@@ -295,5 +339,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     values.update(overrides)
     if values["proxy_hops"] < 0:  # type: ignore[operator]  (an override, tests)
         raise SettingsError("FIELDREPORT_PROXY_HOPS: 0 or more")
+    if values["public_url"]:  # an override (tests) is held to the same rule
+        values["public_url"] = check_public_url(str(values["public_url"]))
     _create_sqlite_file(str(values["database_url"]))
     return Settings(**values)  # type: ignore[arg-type]

@@ -105,6 +105,11 @@ def test_urgent_report_is_mailed_to_its_sectors_coordinators_by_a_real_worker_an
     assert "Urgent report" in message["Subject"] and "E" in message["Subject"]
     assert "Patrol stopped at gunpoint." in message.get_content()
     assert (alert.mailed_to, alert.mailed_at is not None) == (2, True)
+    # No public address set: no link that cannot open, but where to go in words.
+    words = " ".join(message.get_content().split())
+    assert "/reports/" not in words and "/alerts" not in words
+    assert "open “Alerts” in the menu at the top: this alert is listed there as" in words
+    assert "“I take it” acknowledges it." in words
 
     first, second, unlimited = client_for("east1"), client_for("east2"), client_for("coord")
     feed = first.get("/alerts/open.json").get_json()
@@ -125,6 +130,26 @@ def test_urgent_report_is_mailed_to_its_sectors_coordinators_by_a_real_worker_an
     feed = first.get("/alerts/open.json").get_json()
     assert feed["alerts"] == [] and feed["taken"][0]["acknowledged_by"] == "Coordinator east2"
     assert "Taken by Coordinator east2" in first.get("/alerts").get_data(as_text=True)
+
+
+def test_alert_mail_links_to_the_report_at_the_public_address(runtime, client_for, east, smtp_sink):
+    report = urgent_report(client_for("obs1"))
+    public = "https://fieldreport.example.org/mission/"  # the trailing slash is dropped
+    with running_worker(
+        runtime.settings, **mail_env(runtime.settings, FIELDREPORT_PUBLIC_URL=public)
+    ):
+        (message,) = smtp_sink.wait_for(1, timeout=60)
+    lines = message.get_content().splitlines()
+    report_link = f"https://fieldreport.example.org/mission/reports/{report['id']}"
+    assert f"Open the report: {report_link}" in lines
+    assert (
+        "Acknowledge it on the alerts page: https://fieldreport.example.org/mission/alerts" in lines
+    )
+    # Behind the prefix, the paths are the app's: each opens for the coordinator mailed.
+    coordinator = client_for("east1")
+    for link in (report_link, "https://fieldreport.example.org/mission/alerts"):
+        path = link.removeprefix("https://fieldreport.example.org/mission")
+        assert coordinator.get(path).status_code == 200, path
 
 
 def token(client: Any) -> str:

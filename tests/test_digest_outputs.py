@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from fieldreport.accounts.models import AuditLog
 from fieldreport.db import utcnow
-from fieldreport.digests import pipeline, sending, service, tasks
+from fieldreport.digests import pipeline, render, sending, service, tasks
 from fieldreport.digests.models import DigestSend
 from fieldreport.runtime import build_runtime
 from tests.digest_factories import hand_counted_day
@@ -167,6 +168,35 @@ def test_email_arrives_with_the_pdf_and_is_sent_only_once(runtime, built, smtp_s
         sends = session.scalars(select(DigestSend)).all()
         assert [send.state for send in sends] == ["sent"]
         assert stored(runtime, built).state == "sent"
+
+
+@pytest.mark.parametrize("public_url", [None, "https://fieldreport.example.org/mission"])
+def test_the_emailed_digest_points_to_its_csv_by_link_or_in_words_never_a_bare_path(
+    runtime, day, smtp_sink, monkeypatch, public_url
+):
+    # The PDF and the email's HTML list the first rows of the annex and point to the CSV for
+    # the rest: one row here, so the pointer is printed (the day has more verified reports).
+    monkeypatch.setattr(render, "PDF", replace(render.PDF, annex=1))
+    settings = replace(runtime.settings, public_url=public_url)
+    mission = type(runtime)(settings, runtime.db, runtime.storage, runtime.queue)
+    pipeline.build(mission, day)
+    assert pipeline.send(mission, day) is True
+
+    (message,) = smtp_sink.wait_for(1)
+    html = " ".join(message.get_body(("html",)).get_content().split())
+    pdf = " ".join(pdf_text(next(message.iter_attachments()).get_content()).split())
+    csv = "/digests/2026-11-24/reports.csv"
+    if public_url:
+        link = f"{public_url}{csv}"
+        assert f'The full list is in the CSV export: <a href="{link}">{link}</a>' in html
+        assert "The full list is in the CSV export: https://fieldreport.example.org/" in pdf
+    else:
+        assert csv not in html and csv not in pdf
+        words = (
+            "The full list is in the CSV export: in fieldreport, “Digests”, the digest of "
+            "2026-11-24, “Verified reports (CSV)”."
+        )
+        assert words in html and words in pdf
 
 
 @ON_POSTGRESQL_ONLY

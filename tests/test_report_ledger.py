@@ -26,7 +26,7 @@ def test_amendment_adds_a_version_and_keeps_the_first_unchanged(runtime, users):
         observer = session.scalar(select(User).where(User.username == "obs1"))
         report = submit_report(session, observer, first).report
         fixed = _input(client_id=first.client_id, narrative="Three bursts, then a fourth.")
-        amend_report(session, report, observer, fixed)
+        amend_report(session, report, observer, fixed, queue=runtime.queue)
     with runtime.db.session_scope(write=False) as session:
         report = session.scalar(select(Report))
         versions = versions_of(session, report)
@@ -45,5 +45,5 @@ def test_amendment_with_the_same_content_adds_nothing(runtime, users):
     with runtime.db.session_scope() as session:
         observer = session.scalar(select(User).where(User.username == "obs1"))
         report = submit_report(session, observer, data).report
-        amend_report(session, report, observer, data)
+        amend_report(session, report, observer, data, queue=runtime.queue)
         assert len(versions_of(session, report)) == 1

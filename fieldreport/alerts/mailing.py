@@ -8,6 +8,7 @@ a job's time limit belongs to a worker that died and may be taken again (the swe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -102,8 +103,31 @@ def compose(
         "",
         report.narrative[:EXCERPT_CHARS],
         "",
-        gettext("Open the report: /reports/%(id)s") % {"id": report.id},
-        gettext("Acknowledge it on the alerts page: /alerts"),
+        *where_to_act(gettext, settings, report.id, what=what, where=where),
     ]
     message.set_content("\n".join(lines))
     return message
+
+
+def where_to_act(
+    gettext: Callable[[str], str], settings: Settings, report_id: int, *, what: str, where: str
+) -> list[str]:
+    """Links to the report and the alerts page, or (no public address set) the way there in
+    words: a relative path means nothing to a mail client, and the report's number is shown
+    nowhere in the app, but the alerts page lists this alert by what and where it was."""
+    report_link = settings.public_link(f"/reports/{report_id}")
+    alerts_link = settings.public_link("/alerts")
+    if report_link and alerts_link:
+        return [
+            gettext("Open the report: %(url)s") % {"url": report_link},
+            gettext("Acknowledge it on the alerts page: %(url)s") % {"url": alerts_link},
+        ]
+    return [
+        gettext(
+            "In fieldreport, open “%(alerts)s” in the menu at the top: this alert is listed "
+            "there as “%(what)s”, %(where)s."
+        )
+        % {"alerts": gettext("Alerts"), "what": what, "where": where},
+        gettext("Open it to read the report; “%(take)s” acknowledges it.")
+        % {"take": gettext("I take it")},
+    ]

@@ -19,9 +19,10 @@ class Alert(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Unique: a report alerts once, however often it is submitted or the job retried.
+    # Unique: a report alerts once, however often it is submitted, amended or the job retried.
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
-    # The report's sector when it arrived: who is responsible does not move with later edits.
+    # The report's sector when it became urgent (on arrival, or by an amendment): who is
+    # responsible does not move with later edits.
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"))
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The coordinators' mail: claimed (a worker is sending), sent (never again), the last error.

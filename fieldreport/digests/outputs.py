@@ -61,7 +61,8 @@ def render_outputs(settings: Settings, day: date, snapshot: Snapshot, signature:
         "ledger_head": snapshot.ledger_head,
         "signature": signature,
         "tree_head": snapshot.tree_head,
-        "csv_path": f"/digests/{day.isoformat()}/reports.csv",
+        # The email and the PDF are read away from the app: a link only with its public address.
+        "csv_url": settings.public_link(f"/digests/{day.isoformat()}/reports.csv"),
     }
     body = render.render_body({**context, "annex": snapshot.annex}, render.WEB, language)
     printable = {**context, "annex": snapshot.annex[: render.PDF.annex]}

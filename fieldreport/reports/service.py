@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from fieldreport.accounts.models import User
 from fieldreport.accounts.roles import COMMISSION, COORDINATOR, OBSERVER
 from fieldreport.accounts.service import audit
+from fieldreport.alerts.service import alerts
 from fieldreport.alerts.tasks import alert_after_commit
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
@@ -246,16 +247,22 @@ def report_by_id_for(session: Session, user: User, report_id: int) -> Report | N
     return session.scalar(visible_reports(session, user).where(Report.id == report_id))
 
 
-def amend_report(session: Session, report: Report, actor: User, data: ReportInput) -> Report:
+def amend_report(
+    session: Session, report: Report, actor: User, data: ReportInput, *, queue: JobQueue
+) -> Report:
     """Record a corrected version of a report: a new ledger entry; the old one stays as it was.
 
-    The client_id is the report's identity and cannot change; the workflow state is kept.
+    The client_id is the report's identity and cannot change; the workflow state is kept. An
+    amendment that makes the report urgent raises its alert as a new urgent report does (its row
+    in this transaction, its mail once the caller commits); a report alerts once, however often
+    it is amended.
     """
     if data.client_id != report.client_id:
         raise ValueError("an amendment keeps the report's client_id")
     content = data.content()
     if content_hash(content) == report.content_sha256:
         return report
+    was_urgent = alerts(report)
     report.version += 1
     for name in (
         "category", "subcategory", "occurred_at", "occurred_offset_minutes", "latitude",
@@ -266,6 +273,8 @@ def amend_report(session: Session, report: Report, actor: User, data: ReportInpu
     report.sector_id = sector_for_position(session, data.latitude, data.longitude)
     append_version(session, report, content, actor)
     session.flush()
+    if not was_urgent:
+        alert_after_commit(session, queue, report)  # None when it is still not urgent
     return report
 
 
