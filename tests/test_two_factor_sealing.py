@@ -116,6 +116,18 @@ def test_a_secret_moved_to_another_user_is_refused_clearly(app, runtime, users):
         assert "two_factor.secret_unreadable" in list(actions)
 
 
+def test_an_enrolment_whose_secret_was_swapped_starts_again_with_a_new_one(app, runtime, users):
+    client = app.test_client()
+    assert login(client, "coord").headers["Location"].endswith("/two-factor/enrol")
+    _enrol(app, "admin")
+    with runtime.db.session_scope() as session:  # the admin's sealed secret, in coord's row
+        admins = session.scalar(select(User.totp_secret).where(User.username == "admin"))
+        session.execute(update(User).where(User.username == "coord").values(totp_secret=admins))
+    page = client.get("/two-factor/enrol")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/login")
+    assert _enrol(app, "coord")  # a new log-in, a new secret: enrolment works
+
+
 def test_a_sealed_value_opens_only_for_its_user_and_unaltered():
     key = TotpKey(b"k" * 32, "0badc0de")
     sealed = key.seal(7, "JBSWY3DPEHPK3PXP")

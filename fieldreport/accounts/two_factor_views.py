@@ -151,7 +151,10 @@ def enrol() -> Any:
             return _recovery_codes_page(user, codes, target)
     elif request.method == "POST":
         status = 400
-    return _enrol_page(user, form, error), status
+    try:
+        return _enrol_page(user, form, error), status
+    except SecretUnreadable:  # altered or moved meanwhile: a new log-in makes a new secret
+        return _start_again()
 
 
 def _enrol_page(user: User, form: CodeForm, error: str | None) -> str:
