@@ -31,6 +31,19 @@ def _migrate(runtime: Runtime) -> None:
     upgrade(runtime.db)
 
 
+def _check_totp_key(runtime: Runtime) -> None:
+    """The start-up check of the two-step log-in key (and sealing of clear secrets), with the
+    operator's words when it refuses (accounts/totp_startup.py)."""
+    from fieldreport.accounts.totp_sealing import TotpKeyError
+    from fieldreport.accounts.totp_startup import prepare_key
+
+    try:
+        with runtime.db.session_scope() as session:
+            prepare_key(session, runtime.settings.data_dir)
+    except TotpKeyError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _print_accounts(runtime: Runtime, created: list[str] | None) -> None:
     """Passwords go to the terminal once, when the demo is made; later runs name the file."""
     from fieldreport.demo import CREDENTIALS_FILE
@@ -63,6 +76,7 @@ def main() -> None:
 def init_db() -> None:
     runtime = _runtime()
     _migrate(runtime)
+    _check_totp_key(runtime)
     click.echo(f"Database ready: {runtime.db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -84,6 +98,7 @@ def run(host: str, port: int) -> None:
 
     runtime = _runtime()
     _migrate(runtime)
+    _check_totp_key(runtime)
     created = _ensure_demo(runtime)
     if created is not None:
         click.echo("Empty database: created the demo mission.")
@@ -129,6 +144,19 @@ def create_user_command(
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {role} {username.lower()}.")
+
+
+@main.command("reset-two-factor", help="Turn two-step log-in off for every user (a lost key).")
+@click.option("--all", "everyone", is_flag=True, required=True, help="Every user: say it.")
+def reset_two_factor(everyone: bool) -> None:
+    from fieldreport.accounts.two_factor import reset_everyone
+    from fieldreport.db import utcnow
+
+    runtime = _runtime()
+    _migrate(runtime)
+    with runtime.db.session_scope() as session:
+        count = reset_everyone(session, utcnow(), by="command line")
+    click.echo(f"Two-step log-in reset for {count} users; they set it up again at log-in.")
 
 
 @main.command("import-sectors", help="Import sectors from a GeoJSON FeatureCollection.")

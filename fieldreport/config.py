@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fieldreport.keyfiles import write_private
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KNOWN_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
@@ -163,24 +164,13 @@ def _create_sqlite_file(url: str) -> None:
 
 
 def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
-    """Use SECRET_KEY, or one generated on first run and kept beside the data (mode 0600).
-
-    Several processes may start at once (gunicorn workers, a worker): the key is written to a
-    temporary file and linked into place, so exactly one key wins and nobody reads half of it.
-    """
+    """Use SECRET_KEY, or one generated on first run and kept beside the data (mode 0600;
+    several processes may start at once: fieldreport.keyfiles)."""
     if env.get("SECRET_KEY"):
         return env["SECRET_KEY"]
     path = data_dir / "secret_key"
     if not path.exists():
-        fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".secret_key-")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-            os.chmod(temporary, 0o600)
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
+        write_private(path, secrets.token_urlsafe(48).encode())
     return path.read_text().strip()
 
 

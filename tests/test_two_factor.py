@@ -19,6 +19,7 @@ from sqlalchemy import select
 from fieldreport.accounts import two_factor
 from fieldreport.accounts.models import AuditLog, LoginCounter, RecoveryCode, User, UserSession
 from fieldreport.accounts.throttle import MAX_CODE_FAILURES_PER_ACCOUNT
+from fieldreport.accounts.totp_sealing import read_key
 from fieldreport.config import load_settings
 from fieldreport.db import utcnow
 from tests.helpers import PASSWORD, count, csrf_from, login, make_settings
@@ -39,6 +40,13 @@ def settings(tmp_path, database_url):
 def _user(runtime: Any, username: str) -> User:
     with runtime.db.session_scope(write=False) as session:
         return session.scalar(select(User).where(User.username == username))
+
+
+def _secret(runtime: Any, username: str) -> str:
+    """The authenticator secret as the user's app holds it (the row holds it sealed)."""
+    key = read_key(runtime.settings.data_dir)
+    user = _user(runtime, username)
+    return key.open(user.id, user.totp_secret)
 
 
 def _sessions(runtime: Any, username: str | None = None) -> int:
@@ -76,7 +84,7 @@ def _enrol(client: FlaskClient, runtime: Any, username: str) -> tuple[str, list[
     assert response.headers["Location"].endswith("/two-factor/enrol")
     page = client.get("/two-factor/enrol").get_data(as_text=True)
     secret = SECRET_ON_PAGE.search(page).group(1).replace(" ", "")
-    assert secret == _user(runtime, username).totp_secret
+    assert secret == _secret(runtime, username)
     assert 'src="data:image/svg+xml' in page
     done = _post_code(client, "/two-factor/enrol", _code(secret))
     assert done.status_code == 200, done.get_data(as_text=True)[:300]
@@ -222,7 +230,7 @@ def test_an_optional_role_logs_in_with_one_step_until_enrolled(app, runtime, use
         "/account/two-factor", data={"password": PASSWORD, "csrf_token": csrf_from(account)}
     )
     assert started.headers["Location"].endswith("/two-factor/enrol")
-    secret = _user(runtime, "obs1").totp_secret
+    secret = _secret(runtime, "obs1")
     done = _post_code(client, "/two-factor/enrol", _code(secret))
     assert done.status_code == 200 and len(RECOVERY_ON_PAGE.findall(done.get_data(True))) == 10
     assert client.get("/reports").status_code == 200  # still logged in
@@ -275,7 +283,7 @@ def test_enrolment_cannot_be_done_for_another_user(app, runtime, users):
     B gets no second factor and A's browser no session of B."""
     victim = app.test_client()
     login(victim, "comm")
-    victim_secret = _user(runtime, "comm").totp_secret
+    victim_secret = _secret(runtime, "comm")
     attacker = app.test_client()
     login(attacker, "coord")
     named = _post_code(
@@ -287,7 +295,7 @@ def test_enrolment_cannot_be_done_for_another_user(app, runtime, users):
     )
     assert named.status_code == 401
     assert _user(runtime, "comm").totp_enabled_at is None
-    assert _user(runtime, "comm").totp_secret == victim_secret
+    assert _secret(runtime, "comm") == victim_secret
     assert _user(runtime, "coord").totp_enabled_at is None
     assert _sessions(runtime) == 0
     page = attacker.get(f"/two-factor/enrol?user_id={users.commission.id}").get_data(True)
@@ -306,7 +314,7 @@ def test_a_logged_in_user_cannot_enrol_for_another(app, runtime, users, client_f
             "step": "enrol",
             "to": None,
         }
-    secret = _user(runtime, "coord").totp_secret
+    secret = _secret(runtime, "coord")
     assert _asked_to_log_in(client.get("/two-factor/enrol"))
     with client.session_transaction() as cookie:
         cookie["two_factor_pending"] = {
@@ -328,7 +336,7 @@ def test_a_pending_step_replayed_after_its_lifetime_goes_back_to_log_in(
     else:
         client, url = app.test_client(), "/two-factor/enrol"
         login(client, "coord")
-        secret = _user(runtime, "coord").totp_secret
+        secret = _secret(runtime, "coord")
     token = csrf_from(client.get(url).get_data(as_text=True))
     cookie = client.get_cookie("fieldreport_session").value
     sessions_before = _sessions(runtime)
@@ -354,7 +362,7 @@ def test_leaving_enrolment_half_way_gives_no_session(app, runtime, users):
     assert _sessions(runtime) == 0
     # Starting again gives a new secret: the half-seen one is worth nothing.
     login(client, "admin")
-    assert _user(runtime, "admin").totp_secret != old_secret
+    assert _secret(runtime, "admin") != old_secret
     stale = _post_code(client, "/two-factor/enrol", _code(old_secret))
     assert stale.status_code == 401 and _sessions(runtime) == 0
 
@@ -377,7 +385,7 @@ def test_an_enrolled_users_secret_cannot_be_replaced_with_the_password_alone(app
         cookie["two_factor_pending"] = {**cookie["two_factor_pending"], "step": "enrol"}
     assert _asked_to_log_in(client.get("/two-factor/enrol"))
     assert _asked_to_log_in(_to_code_step(app, "coord").get("/two-factor/enrol"))
-    assert _user(runtime, "coord").totp_secret == secret
+    assert _secret(runtime, "coord") == secret
 
 
 # --- the admin's reset ---------------------------------------------------------------------
@@ -388,7 +396,7 @@ def test_an_admin_resets_two_factor_and_ends_the_users_sessions(app, runtime, us
     _enrol(admin, runtime, "admin")
     _enrolled(app, runtime, "coord")
     coordinator = _to_code_step(app, "coord")
-    assert _post_code(coordinator, "/login/code", _code(_user(runtime, "coord").totp_secret, 1))
+    assert _post_code(coordinator, "/login/code", _code(_secret(runtime, "coord"), 1))
     assert coordinator.get("/reports").status_code == 200
     page = admin.get(f"/admin/users/{users.coordinator.id}").get_data(as_text=True)
     assert 'id="reset-two-factor"' in page

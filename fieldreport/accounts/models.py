@@ -29,10 +29,11 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
-    # Two-step log-in (accounts.two_factor): the authenticator's secret (set when enrolment
-    # starts), when the user confirmed it with a code (None: not on), and the last time step
-    # whose code was accepted (a code is never accepted twice).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-step log-in (accounts.two_factor): the authenticator's secret, sealed for this user
+    # (accounts.totp_sealing; set when enrolment starts), when the user confirmed it with a
+    # code (None: not on), and the last time step whose code was accepted (a code is never
+    # accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(128))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,9 +7,11 @@ only "this browser passed the password of user N at T" (in the signed cookie, fo
 never takes a user id from a form or a URL. Enrolment writes a secret only for that user, or for
 the logged-in user who typed their password again, and never replaces a secret in use.
 
-Codes are throttled per account (``throttle.reserve_code_attempt``) before they are checked; a
-code's time step is claimed with one conditional ``UPDATE``, so no code is accepted twice (RFC
-6238, 5.2). Every event is audited. See docs/architecture.md, "Rules for evidence and safety".
+The secret is stored sealed (``totp_sealing``): every function that makes or reads one takes
+the app's ``TotpKey``. Codes are throttled per account (``throttle.reserve_code_attempt``)
+before they are checked; a code's time step is claimed with one conditional ``UPDATE``, so no
+code is accepted twice (RFC 6238, 5.2). Every event is audited. See docs/architecture.md,
+"Rules for evidence and safety".
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts import passwords, recovery_codes, service, sessions, throttle
 from fieldreport.accounts.errors import AccountError, LoginThrottled
 from fieldreport.accounts.models import User
 from fieldreport.accounts.sessions import ClientInfo
+from fieldreport.accounts.totp_sealing import SecretUnreadable, TotpKey, open_stored
 from fieldreport.i18n import N_
 
 # How long a browser that passed the password may take for the code, and for enrolment (the
@@ -84,6 +87,7 @@ def log_in_password_step(
     client: ClientInfo,
     required_roles: tuple[str, ...],
     now: datetime,
+    key: TotpKey,
 ) -> PasswordStep | None:
     """The password step of a log-in; None for wrong credentials (raises ``LoginThrottled``).
 
@@ -97,14 +101,14 @@ def log_in_password_step(
     if is_on(user):
         return PasswordStep(user, NEXT_CODE)
     if required_for(user, required_roles):
-        _new_secret(session, user, client)
+        _new_secret(session, user, client, key)
         return PasswordStep(user, NEXT_ENROL)
     service.start_login(session, user, client, now)
     return PasswordStep(user, NEXT_SESSION)
 
 
 def begin_own_enrolment(
-    session: Session, user: User, password: str, client: ClientInfo, now: datetime
+    session: Session, user: User, password: str, client: ClientInfo, now: datetime, key: TotpKey
 ) -> None:
     """A logged-in user turns two-step log-in on: their password again first (a borrowed,
     unlocked phone is not enough), counted like a log-in attempt."""
@@ -117,28 +121,35 @@ def begin_own_enrolment(
         service.audit(session, "two_factor.password_failed", user=user, address=client.address)
         raise AccountError(N_("The password is not right."), "password")
     throttle.attempt_succeeded(session, user.username, client.address)
-    _new_secret(session, user, client)
+    _new_secret(session, user, client, key)
 
 
-def _new_secret(session: Session, user: User, client: ClientInfo) -> None:
+def _new_secret(session: Session, user: User, client: ClientInfo, key: TotpKey) -> None:
     if is_on(user):  # never replace a secret in use: that would turn the second factor off
         raise TwoFactorError(N_("Two-step log-in is on already."))
-    user.totp_secret = pyotp.random_base32()
+    user.totp_secret = key.seal(user.id, pyotp.random_base32())
     user.totp_last_step = None
     service.audit(session, "two_factor.enrolment_started", user=user, address=client.address)
 
 
-def provisioning_uri(user: User, issuer: str) -> str:
+def provisioning_uri(user: User, issuer: str, key: TotpKey) -> str:
     """The ``otpauth://`` address the QR code carries (account name: the username)."""
+    secret = _pending_secret(user, key)
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=issuer)
+
+
+def secret_in_groups(user: User, key: TotpKey) -> str:
+    """The secret as typed by hand: groups of four letters."""
+    secret = _pending_secret(user, key)
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def _pending_secret(user: User, key: TotpKey) -> str:
+    """The secret of an enrolment in progress (raises for none, or one that does not open)."""
     if not enrolment_pending(user):
         raise TwoFactorError(N_("Start again: log in to set up two-step log-in."))
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=issuer)
-
-
-def secret_in_groups(user: User) -> str:
-    """The secret as typed by hand: groups of four letters."""
-    secret = user.totp_secret or ""
-    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    assert user.totp_secret is not None
+    return open_stored(key, user.id, user.totp_secret)[0]
 
 
 def confirm_enrolment(
@@ -147,6 +158,7 @@ def confirm_enrolment(
     code: str,
     client: ClientInfo,
     now: datetime,
+    key: TotpKey,
     *,
     start_session: bool,
 ) -> list[str]:
@@ -157,7 +169,7 @@ def confirm_enrolment(
     """
     if not enrolment_pending(user):
         raise TwoFactorError(N_("Start again: log in to set up two-step log-in."))
-    _check_code(session, user, code, client, now, recovery_allowed=False)
+    _check_code(session, user, code, client, now, key, recovery_allowed=False)
     user.totp_enabled_at = now
     codes = recovery_codes.replace_codes(session, user, now)
     service.audit(session, "two_factor.enrolled", user=user, address=client.address)
@@ -167,13 +179,14 @@ def confirm_enrolment(
 
 
 def log_in_code_step(
-    session: Session, user: User, code: str, client: ClientInfo, now: datetime
+    session: Session, user: User, code: str, client: ClientInfo, now: datetime, key: TotpKey
 ) -> None:
     """The second step of a log-in: a current code or an unused recovery code opens the
-    session; a wrong one raises (counted and audited)."""
+    session; a wrong one raises (counted and audited), and so does a code of a user whose
+    stored secret does not open (``SecretUnreadable``: a recovery code still works)."""
     if not is_on(user):
         raise TwoFactorError(N_("Start again: log in."))
-    kind = _check_code(session, user, code, client, now, recovery_allowed=True)
+    kind = _check_code(session, user, code, client, now, key, recovery_allowed=True)
     service.start_login(session, user, client, now, second_factor=kind)
 
 
@@ -183,6 +196,7 @@ def _check_code(
     code: str,
     client: ClientInfo,
     now: datetime,
+    key: TotpKey,
     *,
     recovery_allowed: bool,
 ) -> str:
@@ -202,7 +216,7 @@ def _check_code(
             )
             throttle.code_attempt_succeeded(session, user.id)
             return "recovery"
-    elif _accept_totp(session, user, code, now):
+    elif _accept_totp(session, user, code, now, _secret_or_refuse(session, user, client, key)):
         service.audit(session, "two_factor.verified", user=user, address=client.address)
         throttle.code_attempt_succeeded(session, user.id)
         return "totp"
@@ -210,11 +224,25 @@ def _check_code(
     raise WrongCode(N_("That code is not right. Type the newest code from your app."), "code")
 
 
-def _accept_totp(session: Session, user: User, code: str, now: datetime) -> bool:
+def _secret_or_refuse(session: Session, user: User, client: ClientInfo, key: TotpKey) -> str:
+    """The user's secret; one still in clear (stored before sealing) is sealed now. A value
+    that does not open (copied from another user's row, altered) is audited and refused."""
+    assert user.totp_secret is not None
+    try:
+        secret, in_clear = open_stored(key, user.id, user.totp_secret)
+    except SecretUnreadable:
+        service.audit(session, "two_factor.secret_unreadable", user=user, address=client.address)
+        raise
+    if in_clear:
+        user.totp_secret = key.seal(user.id, secret)
+    return secret
+
+
+def _accept_totp(session: Session, user: User, code: str, now: datetime, secret: str) -> bool:
     code = "".join(code.split())
-    if user.totp_secret is None or len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not code.isdigit():
         return False
-    totp = pyotp.TOTP(user.totp_secret)
+    totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
     for step in range(current - CLOCK_DRIFT_STEPS, current + CLOCK_DRIFT_STEPS + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
@@ -253,11 +281,27 @@ def reset(session: Session, actor: User, user: User, now: datetime) -> int:
     """An admin turns a user's two-step log-in off (a lost phone and lost codes): the secret
     and codes are forgotten and every session of the user ends. Returns how many ended. If
     the role requires it, the user enrols again at the next log-in."""
+    return _forget(session, user, now, by=actor.username)
+
+
+def reset_everyone(session: Session, now: datetime, by: str) -> int:
+    """Every user's two-step log-in off, from the command line: the way out when the sealing
+    key is lost for good (``fieldreport reset-two-factor --all``). Returns how many users."""
+    users = session.scalars(
+        select(User).where(or_(User.totp_secret.is_not(None), User.totp_enabled_at.is_not(None)))
+    ).all()
+    for user in users:
+        _forget(session, user, now, by=by)
+    return len(users)
+
+
+def _forget(session: Session, user: User, now: datetime, *, by: str) -> int:
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     recovery_codes.forget_codes(session, user)
     ended = sessions.revoke_all(session, user, now)
-    detail = {"by": actor.username, "sessions_ended": ended}
-    service.audit(session, "two_factor.reset", user=user, detail=detail)
+    service.audit(
+        session, "two_factor.reset", user=user, detail={"by": by, "sessions_ended": ended}
+    )
     return ended

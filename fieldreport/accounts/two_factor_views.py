@@ -30,8 +30,9 @@ from fieldreport.accounts import administration, two_factor
 from fieldreport.accounts.errors import AccountError, LoginThrottled
 from fieldreport.accounts.forms import CodeForm, PasswordAgainForm
 from fieldreport.accounts.models import User
+from fieldreport.accounts.totp_sealing import SecretUnreadable
 from fieldreport.db import utcnow
-from fieldreport.web.context import runtime
+from fieldreport.web.context import runtime, totp_key
 from fieldreport.web.sessions import client_info
 from fieldreport.web.transaction import request_session
 from fieldreport.web.words import words
@@ -99,12 +100,14 @@ def code() -> Any:
     if form.validate_on_submit():
         try:
             two_factor.log_in_code_step(
-                request_session(), user, form.code.data, client_info(), utcnow()
+                request_session(), user, form.code.data, client_info(), utcnow(), totp_key()
             )
         except two_factor.CodeThrottled as refused:
             error, status = words(refused), 429
         except two_factor.WrongCode as refused:  # counted and audited: those rows commit
             error, status = words(refused), 401
+        except SecretUnreadable as refused:  # audited; a recovery code still works
+            error, status = words(refused), 403
         except AccountError:
             return _start_again()
         else:
@@ -133,7 +136,7 @@ def enrol() -> Any:
         try:
             db, code = request_session(), form.code.data
             codes = two_factor.confirm_enrolment(
-                db, user, code, client_info(), utcnow(), start_session=logging_in
+                db, user, code, client_info(), utcnow(), totp_key(), start_session=logging_in
             )
         except (two_factor.CodeThrottled, two_factor.WrongCode) as refused:
             error = words(refused)
@@ -148,19 +151,22 @@ def enrol() -> Any:
             return _recovery_codes_page(user, codes, target)
     elif request.method == "POST":
         status = 400
-    return _enrol_page(user, form, error), status
+    try:
+        return _enrol_page(user, form, error), status
+    except SecretUnreadable:  # altered or moved meanwhile: a new log-in makes a new secret
+        return _start_again()
 
 
 def _enrol_page(user: User, form: CodeForm, error: str | None) -> str:
     issuer = runtime().settings.mission_name
-    uri = two_factor.provisioning_uri(user, issuer)
+    uri = two_factor.provisioning_uri(user, issuer, totp_key())
     qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
     return render_template(
         "accounts/two_factor_enrol.html",
         form=form,
         error=error,
         qr=qr,
-        secret=two_factor.secret_in_groups(user),
+        secret=two_factor.secret_in_groups(user, totp_key()),
         user=user,
     )
 
@@ -182,7 +188,7 @@ def account() -> Any:
     if form.validate_on_submit():
         try:
             two_factor.begin_own_enrolment(
-                request_session(), user, form.password.data, client_info(), utcnow()
+                request_session(), user, form.password.data, client_info(), utcnow(), totp_key()
             )
         except LoginThrottled as refused:
             error = words(refused)

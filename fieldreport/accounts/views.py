@@ -16,7 +16,7 @@ from fieldreport.accounts.forms import LanguageForm, LoginForm, LogoutForm, Pass
 from fieldreport.accounts.two_factor_views import begin_pending
 from fieldreport.accounts.two_factor_views import bp as two_factor_bp
 from fieldreport.db import utcnow
-from fieldreport.web.context import client_address, runtime
+from fieldreport.web.context import client_address, runtime, totp_key
 from fieldreport.web.languages import current_language, language_choices, remember_language
 from fieldreport.web.sessions import client_info
 from fieldreport.web.transaction import request_session
@@ -57,6 +57,7 @@ def login() -> Any:
                 client_info(),
                 runtime().settings.two_factor_roles,
                 utcnow(),
+                totp_key(),
             )
         except LoginThrottled:
             error, status = _("Too many failed attempts. Wait 15 minutes, then try again."), 429

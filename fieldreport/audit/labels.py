@@ -18,6 +18,7 @@ ACTION_LABELS: dict[str, str] = {
     "two_factor.recovery_used": N_("Two-step log-in: recovery code used"),
     "two_factor.throttled": N_("Two-step log-in: too many wrong codes"),
     "two_factor.reset": N_("Two-step log-in reset by an admin"),
+    "two_factor.secret_unreadable": N_("Two-step log-in: the stored secret does not open"),
     "user.create": N_("Account created"),
     "user.password": N_("Password changed"),
     "user.password_reset": N_("Password reset by an admin"),

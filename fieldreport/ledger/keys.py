@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from fieldreport.keyfiles import write_private
 
 ROTATION_CONTEXT = b"fieldreport-key-rotation-v1\n"
 PRIVATE_NAME = "private-key.pem"
@@ -90,19 +90,10 @@ def _install(
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".key-")  # mkstemp: mode 0600
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    if replace:
-        os.replace(temporary, folder / PRIVATE_NAME)
-        return
-    try:
-        os.link(temporary, folder / PRIVATE_NAME)  # first writer wins; others use its key
-    except FileExistsError:
+    if not write_private(folder / PRIVATE_NAME, pem, replace=replace):
+        # Another process made the first key meanwhile: its key and announcement stay.
         (folder / "keys" / f"{new_fp}.pem").unlink()
         (folder / "keys" / f"{new_fp}.json").unlink()
-    finally:
-        os.unlink(temporary)
 
 
 def public_keys(data_dir: Path) -> dict[str, PublicKey]:

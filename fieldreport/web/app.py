@@ -12,6 +12,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from fieldreport.accounts.totp_startup import prepare_key
 from fieldreport.config import PROJECT_ROOT, Settings, load_settings
 from fieldreport.periodic import PERIODIC_TASKS
 from fieldreport.runtime import Runtime, build_runtime
@@ -140,6 +141,10 @@ def build_app(settings: Settings | None = None, runtime: Runtime | None = None) 
     app.config["FIELDREPORT_CSP"] = content_security_policy(settings.map_tile_url)
     app.extensions["fieldreport.runtime"] = runtime
     app.extensions["fieldreport.db"] = runtime.db
+    # Before any request: refuses to start when the key of the stored secrets is missing or
+    # wrong (accounts/totp_startup.py says why this beats making a new one).
+    with runtime.db.session_scope() as session:
+        app.extensions["fieldreport.totp_key"] = prepare_key(session, settings.data_dir)
 
     register_request_metrics(app)  # first: its clock starts before any other hook runs
     app.before_request(refuse_malformed_forms)  # before the CSRF check, which trips on them

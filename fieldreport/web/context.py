@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from fieldreport.accounts.totp_sealing import TotpKey
 from fieldreport.runtime import Runtime
 
 
 def runtime() -> Runtime:
     """The app's runtime: settings, database, file storage and job queue."""
     return current_app.extensions["fieldreport.runtime"]
+
+
+def totp_key() -> TotpKey:
+    """The key that seals two-step log-in secrets, checked when the app started."""
+    return current_app.extensions["fieldreport.totp_key"]
 
 
 def client_address() -> str | None:
