@@ -386,7 +386,6 @@ def test_a_new_release_waits_for_the_report_being_sent_then_takes_over(
     hang: Hang,
     corpus: Path,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
 ) -> None:
     page = phone_context.new_page()
     _open_form(page, server)
@@ -406,7 +405,6 @@ def test_a_new_release_waits_for_the_report_being_sent_then_takes_over(
     expect(prompt).to_be_visible(timeout=WAIT_MS)
     expect(prompt).to_have_text("New version: reload")
     assert _release(page, "waiting") == "next-release"
-    page.screenshot(path=str(pictures_dir(tmp_path) / "phone-update-prompt.png"))
     prompt.click()
     # The new worker asked for the outbox's lock and waits behind the send that holds it.
     _wait_until(
@@ -432,6 +430,37 @@ def test_a_new_release_waits_for_the_report_being_sent_then_takes_over(
     assert server.faults.seen.count("POST /api/v1/reports") == 1
     assert _entries(page) == []
     print(f"\nafter the switch: {page.url.removeprefix(server.url)}")
+
+
+def test_the_new_version_prompt_appears_by_itself_on_a_page_left_open(
+    server: LiveServer,
+    phone_context: BrowserContext,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    page = phone_context.new_page()
+    _open_form(page, server)
+    old = _release(page, "controller")
+    prompt = page.locator("#app-update")
+    # Out of coverage while the release is deployed; back in coverage, the open page asks.
+    phone_context.set_offline(True)
+    monkeypatch.setattr(offline_views, "asset_version", lambda: "next-release")
+    phone_context.set_offline(False)
+    expect(prompt).to_be_visible(timeout=WAIT_MS)
+    expect(prompt).to_have_text("New version: reload")
+    expect(prompt).to_be_enabled()
+    assert _release(page, "waiting") == "next-release"
+    assert _release(page, "controller") == old, "the release switched without the observer"
+    page.screenshot(path=str(pictures_dir(tmp_path) / "phone-update-prompt.png"))
+    # Another release while the observer goes to the outbox: the page opened offers it too.
+    monkeypatch.setattr(offline_views, "asset_version", lambda: "third-release")
+    page.goto(server.url + "/outbox")
+    _wait_until(page, lambda: _release(page, "waiting") == "third-release")
+    expect(prompt).to_be_visible(timeout=WAIT_MS)
+    with page.expect_navigation(timeout=3 * WAIT_MS):
+        prompt.click()
+    _wait_until(page, lambda: _release(page, "controller") == "third-release")
+    expect(prompt).to_be_hidden()
 
 
 def test_two_observers_on_one_phone_each_send_only_their_own(

@@ -179,15 +179,35 @@ function offer(worker) {
   };
 }
 
+function offerOnceInstalled(worker) {
+  worker?.addEventListener("statechange", () => { if (worker.state === "installed") offer(worker); });
+}
+
+// The browser looks for a new release only when a page is opened: an open page also asks when
+// the phone is back in coverage, when it is looked at again, and every half hour.
+function watchReleases(registration) {
+  let last = Date.now();
+  const check = () => {
+    if (!navigator.onLine) return;
+    last = Date.now();
+    registration.update().catch(() => {});
+  };
+  addEventListener("online", check);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && Date.now() - last > 60 * 1000) check();
+  });
+  setInterval(check, 30 * 60 * 1000);
+}
+
 async function registerWorker() {
   if (!("serviceWorker" in navigator)) return;
   const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
   navigator.serviceWorker.controller?.postMessage("warm");
   offer(registration.waiting);
-  registration.addEventListener("updatefound", () => {
-    const worker = registration.installing;
-    worker?.addEventListener("statechange", () => { if (worker.state === "installed") offer(worker); });
-  });
+  // An update the browser began before this page registered (its "updatefound" is past).
+  offerOnceInstalled(registration.installing);
+  registration.addEventListener("updatefound", () => offerOnceInstalled(registration.installing));
+  watchReleases(registration);
 }
 
 export function init() {
