@@ -386,6 +386,7 @@ def test_a_new_release_waits_for_the_report_being_sent_then_takes_over(
     hang: Hang,
     corpus: Path,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     page = phone_context.new_page()
     _open_form(page, server)
@@ -406,6 +407,11 @@ def test_a_new_release_waits_for_the_report_being_sent_then_takes_over(
     expect(prompt).to_have_text("New version: reload")
     assert _release(page, "waiting") == "next-release"
     prompt.click()
+    expect(page.locator("#update-banner")).to_contain_text(
+        "The page reloads as soon as sending is finished."
+    )
+    expect(prompt).to_be_disabled()
+    page.screenshot(path=str(pictures_dir(tmp_path) / "phone-update-waiting.png"))
     # The new worker asked for the outbox's lock and waits behind the send that holds it.
     _wait_until(
         page,
@@ -449,6 +455,7 @@ def test_the_new_version_prompt_appears_by_itself_on_a_page_left_open(
     expect(prompt).to_be_visible(timeout=WAIT_MS)
     expect(prompt).to_have_text("New version: reload")
     expect(prompt).to_be_enabled()
+    expect(prompt).to_be_in_viewport(ratio=1)  # on the screen, not scrolled off the menu
     assert _release(page, "waiting") == "next-release"
     assert _release(page, "controller") == old, "the release switched without the observer"
     page.screenshot(path=str(pictures_dir(tmp_path) / "phone-update-prompt.png"))

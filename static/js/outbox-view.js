@@ -167,13 +167,16 @@ async function showStorage() {
 // A new release waits until the observer taps the prompt and nothing is sending (sw.js), then
 // the page reloads: a page never runs old scripts against a new worker.
 
+// At the top of the page, not in the menu: on a phone its end is scrolled off the screen.
 function offer(worker) {
-  if (!worker || !navigator.serviceWorker.controller) return;
+  const banner = byId("update-banner");
+  if (!worker || !navigator.serviceWorker.controller || !banner) return;
+  banner.hidden = false;
   const button = byId("app-update");
-  if (!button) return;
-  button.hidden = false;
   button.onclick = () => {
     button.disabled = true;
+    const note = banner.querySelector("span");
+    note.textContent = note.dataset.waiting; // an upload in progress may take a while yet
     navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
     worker.postMessage("activate");
   };
