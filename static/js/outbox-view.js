@@ -178,7 +178,10 @@ function offer(worker) {
     const note = banner.querySelector("span");
     note.textContent = note.dataset.waiting; // an upload in progress may take a while yet
     navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
-    worker.postMessage("activate");
+    // The worker waits for the sender too (sw.js), but a browser may end a worker's wait (Chromium
+    // after 5 minutes) and a photo on a slow link can take longer: the page waits first.
+    const activate = () => worker.postMessage("activate");
+    if (navigator.locks) navigator.locks.request("fieldreport-outbox", activate); else activate();
   };
 }
 
