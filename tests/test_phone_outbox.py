@@ -14,13 +14,21 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from fieldreport.photos.models import Photo
 from fieldreport.reports import offline_views
 from fieldreport.reports.models import Report
 from tests.external_servers import PHONE_VIEWPORT
-from tests.helpers import browser_login, count, fill_report_form, make_settings, report_body
+from tests.helpers import (
+    browser_login,
+    count,
+    fill_report_form,
+    make_settings,
+    pictures_dir,
+    report_body,
+)
 from tests.live_server import LiveServer, live_server
 from tests.servers import CHROMIUM_ARGS, chromium_executable
 from tests.test_offline_browser import WAIT_MS, _js, _open_form, _wait_until
@@ -352,6 +360,125 @@ def test_a_new_release_while_reports_wait_keeps_them_and_sends_them_once(
     _wait_until(page, lambda: _js(page, releases) == ["fieldreport-next-release"])
     expect(page.locator("#outbox-empty")).to_be_visible(timeout=WAIT_MS)
     assert count(server.runtime, Report) == 1
+
+
+RELEASE = """async (which) => {
+    const sw = navigator.serviceWorker;
+    const worker = which === "controller" ? sw.controller : (await sw.getRegistration())?.[which];
+    if (!worker) return null;
+    const channel = new MessageChannel();
+    const answer = new Promise((resolve) => { channel.port1.onmessage = (e) => resolve(e.data); });
+    worker.postMessage("version", [channel.port2]);
+    return answer;
+}"""
+LOCKS = """() => navigator.locks.query().then((s) => ({
+    held: s.held.map((l) => l.name), pending: s.pending.map((l) => l.name)}))"""
+RELEASES = "() => caches.keys().then((k) => k.filter((n) => n.startsWith('fieldreport-')))"
+
+
+def _release(page: Page, which: str) -> str | None:
+    """The release a service worker runs ("controller", "waiting", "active"), as it says."""
+    return _js(page, RELEASE, which)
+
+
+def _release_once_loaded(page: Page) -> str | None:
+    """The controller's release, or None while a navigation replaces the page (the reload and
+    the form's own move to the report sent may both be under way)."""
+    try:
+        return _release(page, "controller")
+    except PlaywrightError as error:
+        if "context was destroyed" not in str(error) and "navigat" not in str(error):
+            raise
+        return None
+
+
+def test_a_new_release_waits_for_the_report_being_sent_then_takes_over(
+    server: LiveServer,
+    phone_context: BrowserContext,
+    hang: Hang,
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    page = phone_context.new_page()
+    _open_form(page, server)
+    old = _release(page, "controller")
+    assert old and old != "next-release"
+    # The upload may take its time (the server holds it): no time limit cuts it short here.
+    _js(page, "() => import('/static/js/outbox.js').then((m) => (m.limits.baseMs = 45000))")
+    hang.arm("POST", "/api/v1/reports/")  # the photo, once the report itself is in
+    sha = _fill_with_photo(page, "Sent while a release arrives.", corpus / PHOTO)
+    page.click("#report-form button[type=submit]")
+    assert hang.held.wait(WAIT_MS / 1000), "the photo upload never reached the server"
+    assert _js(page, LOCKS) == {"held": ["fieldreport-outbox"], "pending": []}
+
+    monkeypatch.setattr(offline_views, "asset_version", lambda: "next-release")
+    _js(page, "() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    prompt = page.locator("#app-update")
+    expect(prompt).to_be_visible(timeout=WAIT_MS)
+    expect(prompt).to_have_text("New version: reload")
+    assert _release(page, "waiting") == "next-release"
+    prompt.click()
+    expect(page.locator("#update-banner")).to_contain_text(
+        "The page reloads as soon as sending is finished."
+    )
+    expect(prompt).to_be_disabled()
+    page.screenshot(path=str(pictures_dir(tmp_path) / "phone-update-waiting.png"))
+    # The switch asked for the outbox's lock and waits behind the send that holds it.
+    _wait_until(
+        page,
+        lambda: (
+            _js(page, LOCKS) == {"held": ["fieldreport-outbox"], "pending": ["fieldreport-outbox"]}
+        ),
+    )
+    assert _release(page, "controller") == old
+    assert _release(page, "waiting") == "next-release"
+    assert sorted(_js(page, RELEASES)) == sorted([f"fieldreport-{old}", "fieldreport-next-release"])
+    assert count(server.runtime, Photo) == 0
+
+    with page.expect_navigation(timeout=3 * WAIT_MS):
+        hang.release.set()
+    _wait_until(page, lambda: _release_once_loaded(page) == "next-release")
+    _wait_until(page, lambda: _js(page, RELEASES) == ["fieldreport-next-release"])
+    assert count(server.runtime, Report) == 1
+    assert count(server.runtime, Photo, Photo.sha256 == sha) == 1
+    uploads = [line for line in server.faults.seen if line.endswith("/photos")]
+    assert len(uploads) == 1, uploads
+    assert server.faults.seen.count("POST /api/v1/reports") == 1
+    assert _entries(page) == []
+    print(f"\nafter the switch: {page.url.removeprefix(server.url)}")
+
+
+def test_the_new_version_prompt_appears_by_itself_on_a_page_left_open(
+    server: LiveServer,
+    phone_context: BrowserContext,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    page = phone_context.new_page()
+    _open_form(page, server)
+    old = _release(page, "controller")
+    prompt = page.locator("#app-update")
+    # Out of coverage while the release is deployed; back in coverage, the open page asks.
+    phone_context.set_offline(True)
+    monkeypatch.setattr(offline_views, "asset_version", lambda: "next-release")
+    phone_context.set_offline(False)
+    expect(prompt).to_be_visible(timeout=WAIT_MS)
+    expect(prompt).to_have_text("New version: reload")
+    expect(prompt).to_be_enabled()
+    expect(prompt).to_be_in_viewport(ratio=1)  # on the screen, not scrolled off the menu
+    assert _release(page, "waiting") == "next-release"
+    assert _release(page, "controller") == old, "the release switched without the observer"
+    page.screenshot(path=str(pictures_dir(tmp_path) / "phone-update-prompt.png"))
+    # Another release while the observer goes to the outbox: the page opened offers it too.
+    monkeypatch.setattr(offline_views, "asset_version", lambda: "third-release")
+    page.goto(server.url + "/outbox")
+    _wait_until(page, lambda: _release(page, "waiting") == "third-release")
+    expect(prompt).to_be_visible(timeout=WAIT_MS)
+    with page.expect_navigation(timeout=3 * WAIT_MS):
+        prompt.click()
+    _wait_until(page, lambda: _release(page, "controller") == "third-release")
+    expect(prompt).to_be_hidden()
 
 
 def test_two_observers_on_one_phone_each_send_only_their_own(

@@ -167,16 +167,42 @@ async function showStorage() {
 // A new release waits until the observer taps the prompt and nothing is sending (sw.js), then
 // the page reloads: a page never runs old scripts against a new worker.
 
+// At the top of the page, not in the menu: on a phone its end is scrolled off the screen.
 function offer(worker) {
-  if (!worker || !navigator.serviceWorker.controller) return;
+  const banner = byId("update-banner");
+  if (!worker || !navigator.serviceWorker.controller || !banner) return;
+  banner.hidden = false;
   const button = byId("app-update");
-  if (!button) return;
-  button.hidden = false;
   button.onclick = () => {
     button.disabled = true;
+    const note = banner.querySelector("span");
+    note.textContent = note.dataset.waiting; // an upload in progress may take a while yet
     navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
-    worker.postMessage("activate");
+    // The worker waits for the sender too (sw.js), but a browser may end a worker's wait (Chromium
+    // after 5 minutes) and a photo on a slow link can take longer: the page waits first.
+    const activate = () => worker.postMessage("activate");
+    if (navigator.locks) navigator.locks.request("fieldreport-outbox", activate); else activate();
   };
+}
+
+function offerOnceInstalled(worker) {
+  worker?.addEventListener("statechange", () => { if (worker.state === "installed") offer(worker); });
+}
+
+// The browser looks for a new release only when a page is opened: an open page also asks when
+// the phone is back in coverage, when it is looked at again, and every half hour.
+function watchReleases(registration) {
+  let last = Date.now();
+  const check = () => {
+    if (!navigator.onLine) return;
+    last = Date.now();
+    registration.update().catch(() => {});
+  };
+  addEventListener("online", check);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && Date.now() - last > 60 * 1000) check();
+  });
+  setInterval(check, 30 * 60 * 1000);
 }
 
 async function registerWorker() {
@@ -184,10 +210,10 @@ async function registerWorker() {
   const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
   navigator.serviceWorker.controller?.postMessage("warm");
   offer(registration.waiting);
-  registration.addEventListener("updatefound", () => {
-    const worker = registration.installing;
-    worker?.addEventListener("statechange", () => { if (worker.state === "installed") offer(worker); });
-  });
+  // An update the browser began before this page registered (its "updatefound" is past).
+  offerOnceInstalled(registration.installing);
+  registration.addEventListener("updatefound", () => offerOnceInstalled(registration.installing));
+  watchReleases(registration);
 }
 
 export function init() {

@@ -62,6 +62,7 @@ self.addEventListener("message", (event) => {
   if (event.data === "activate" || event.data === "skipWaiting") event.waitUntil(activateWhenIdle());
   if (event.data === "warm") event.waitUntil(warm());
   if (event.data === "forget") event.waitUntil(forgetPages());
+  if (event.data === "version") event.ports[0]?.postMessage(VERSION); // which release runs
 });
 
 function withTimeout(promise, ms) {
