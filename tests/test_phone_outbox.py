@@ -241,12 +241,37 @@ def test_a_refused_report_reopens_with_its_photo_and_errors_and_is_sent_once_fix
 def _override_quota(cdp: Any, page: Page, size: int | None) -> None:
     """A phone with ``size`` bytes for this site (None: as much as the disk gives)."""
     origin = page.evaluate("() => location.origin")
-    cdp.send(
-        "Storage.overrideQuotaForOrigin",
-        {"origin": origin, **({"quotaSize": size} if size else {})},
-    )
-    # Chromium applies a new quota once it is asked for it again.
-    _js(page, "() => navigator.storage.estimate().then(() => true)")
+
+    def applied() -> bool:
+        cdp.send(
+            "Storage.overrideQuotaForOrigin",
+            {"origin": origin, **({"quotaSize": size} if size else {})},
+        )
+        # Chromium applies a new quota once storage is used again, on a busy machine not always
+        # at the first write: write (and remove) a probe until a write fails, or succeeds.
+        return _js(page, WRITE_FAILS if size else WRITE_SUCCEEDS)
+
+    _wait_until(page, applied)
+
+
+PROBE = """new Promise((resolve) => {
+    const opening = indexedDB.open("quota-probe", 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore("probe");
+    opening.onerror = () => resolve("failed");
+    opening.onsuccess = () => {
+        const db = opening.result;
+        const writing = db.transaction("probe", "readwrite");
+        writing.objectStore("probe").put(new Uint8Array(256 * 1024), "probe");
+        writing.oncomplete = () => {
+            db.close();
+            indexedDB.deleteDatabase("quota-probe");
+            resolve("written");
+        };
+        writing.onabort = () => { db.close(); resolve("failed"); };
+    };
+})"""
+WRITE_FAILS = f"() => {PROBE}.then((outcome) => outcome === 'failed')"
+WRITE_SUCCEEDS = f"() => {PROBE}.then((outcome) => outcome === 'written')"
 
 
 # Chromium's quota override did not take hold once the outbox held an entry (seen with
