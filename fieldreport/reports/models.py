@@ -28,6 +28,9 @@ from fieldreport.db import Base, UTCDateTime, utcnow
 from fieldreport.reports.changes import watch
 
 STATUSES = ("submitted", "in_review", "verified", "disputed", "rejected", "needs_info")
+MAP_INDEX_COLUMNS = (
+    "occurred_at", "sector_id", "status", "category", "urgent", "latitude", "longitude", "id",
+)  # fmt: skip
 
 
 class Report(Base):
@@ -47,6 +50,9 @@ class Report(Base):
         Index("ix_reports_status_event", "status", "occurred_at", "id"),
         Index("ix_reports_changes", "change_seq", "id"),
         Index("ix_reports_sector_changes", "sector_id", "change_seq", "id"),
+        # The map (sectors/map_points.py): a day's rows read from the index alone, with what the
+        # viewer's filters ask (sector, status, category) and every column the map shows.
+        Index("ix_reports_map", *MAP_INDEX_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
