@@ -9,7 +9,7 @@ make a new key in the wrong place and seal every secret with it, locking everyon
 (accounts/totp_startup.py); until then a clear secret still works, and is sealed at its next use.
 
 Revision ID: 0012_totp_sealed
-Revises: 0010_alerts
+Revises: 0011_map_points
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_totp_sealed"
-down_revision = "0010_alerts"
+down_revision = "0011_map_points"
 branch_labels = None
 depends_on = None
 
