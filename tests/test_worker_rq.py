@@ -258,12 +258,27 @@ def test_a_running_worker_works_again_after_redis_restarts_twice(
         sent.append(
             upload(client, (corpus / "accept/gps_DSCN0021.jpg").read_bytes()).get_json()["id"]
         )
-        wait_until(
-            lambda: all(photo_state(runtime, photo_id) == "done" for photo_id in sent),
-            "every photo to be processed after the restarts",
-            timeout=90,
-        )
+        with stacks_on_failure(worker, runtime.settings):
+            wait_until(
+                lambda: all(photo_state(runtime, photo_id) == "done" for photo_id in sent),
+                "every photo to be processed after the restarts",
+                timeout=90,
+            )
         assert worker.poll() is None, "the worker quit instead of working again"
+
+
+@contextlib.contextmanager
+def stacks_on_failure(worker: subprocess.Popen[bytes], settings: Settings) -> Iterator[None]:
+    """A failing wait names where the worker is: its threads' stacks (SIGUSR1) and log tail."""
+    try:
+        yield
+    except AssertionError as failure:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGUSR1)
+        time.sleep(1)
+        logs = sorted(settings.data_dir.glob("worker-*.log"))
+        tail = "\n".join(logs[-1].read_text(errors="replace").splitlines()[-150:]) if logs else ""
+        raise AssertionError(f"{failure}\n--- the worker's log, last lines:\n{tail}") from None
 
 
 def test_a_worker_writes_every_threads_stack_to_its_log_on_sigusr1(runtime):

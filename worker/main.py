@@ -56,9 +56,14 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
         watchdog = _watchdog(runtime, current).start()
     try:
         while True:
-            rq_worker = make_rq_worker(runtime, watchdog)
-            current[:] = [rq_worker]
+            if watchdog is not None:
+                watchdog.beat()  # this loop is alive, even while Redis stays away
+            rq_worker = None
             try:
+                # Inside the try: making an RQ worker already talks to Redis (it names its
+                # connection), and Redis may not be back yet.
+                rq_worker = make_rq_worker(runtime, watchdog)
+                current[:] = [rq_worker]
                 # The scheduler moves jobs waiting for a retry (with back-off) to their queue.
                 worked = rq_worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
                 if burst or rq_worker._stop_requested:
@@ -68,7 +73,8 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
                     raise
                 log.warning("lost Redis (%s)", error)
             finally:
-                stop_listening(rq_worker)
+                if rq_worker is not None:
+                    stop_listening(rq_worker)
             # RQ quits when Redis goes away while it watches a job (bench/topology.py restarts
             # Redis mid-run): work again, with a new worker, once Redis answers.
             try:
