@@ -205,3 +205,42 @@ def test_a_schema_made_by_create_all_keeps_the_counts_too(tmp_path):
         assert _kept(session) == _recounted(session)
         assert sum(_kept(session).values()) == 2
     database.dispose()
+
+
+def _review_statements(client: Any, statements: list[str], url: str) -> list[str]:
+    """The statements of one answer (``BEGIN``, sent as a statement on SQLite only, left out)."""
+    assert client.get(url).status_code == 200  # warm: the session's own bookkeeping settles
+    statements.clear()
+    answer = client.get(url)
+    assert answer.status_code == 200
+    answer.get_data()
+    return [s for s in statements if s != "BEGIN"]
+
+
+def test_the_review_page_sends_a_fixed_number_of_queries(
+    client_for, runtime, users, mission, statements
+):
+    """/review: the session and the user, one page of reports, the sectors, one query of the kept
+    counts, the layout's digest (6); a coordinator's sectors, asked by the page, the sector list
+    and the counts (3, none for an admin); the photo counts of the page's reports when it has
+    any: the same however many reports wait."""
+    urls = ["/review", "/review?status=submitted&urgency=routine", "/review?sector=outside"]
+    clients = {name: client_for(name) for name in ("coord", "limited", "admin")}
+    first: dict[tuple[str, str], int] = {}
+    for more in (0, 60):
+        with runtime.db.session_scope() as session:
+            observer = session.get(User, users.observer.id)
+            for minute in range(more):
+                add_report(
+                    session, observer, utcnow() - timedelta(minutes=minute), status="submitted"
+                )
+        for name, client in clients.items():
+            for url in urls:
+                sent = _review_statements(client, statements, url)
+                photos = len([s for s in sent if "FROM photos" in s])
+                limits = len([s for s in sent if "FROM coordinator_sectors" in s])
+                assert photos <= 1 and limits == (0 if name == "admin" else 3), sent
+                assert len(sent) == 6 + limits + photos, (more, name, url, sent)
+                assert len([s for s in sent if "FROM reports" in s]) == 1, sent
+                assert len([s for s in sent if "FROM review_counts" in s]) == 1, sent
+                assert first.setdefault((name, url), len(sent)) == len(sent), (name, url)
