@@ -187,6 +187,14 @@ def test_the_desk_reads_its_figures_in_one_query_whatever_the_filters(
                 assert not [s for s in statements if "FROM reports" in s], statements
 
 
+def test_a_sector_filter_that_names_no_sector_is_ignored():
+    """0 is the kept counts' key for "outside every sector", never a sector id; a number too big
+    for the database would be an error, not a filter."""
+    for given in ("0", "00", str(2**31), "9" * 30, "-1", "1.5"):
+        assert desk.Filters.from_args({"sector": given}) == desk.Filters(), given
+    assert desk.Filters.from_args({"sector": "7"}).sector == "7"
+
+
 def test_the_migration_and_the_models_make_the_same_triggers():
     spec = importlib.util.spec_from_file_location("review_counts_migration", MIGRATION)
     migration = importlib.util.module_from_spec(spec)

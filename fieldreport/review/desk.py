@@ -64,7 +64,7 @@ class Filters:
             status=status if status in DESK_STATUSES else "",
             category=category if category in CATEGORY_BY_CODE else "",
             urgency=urgency if urgency in ("urgent", "routine") else "",
-            sector=sector if sector == "outside" or sector.isdigit() else "",
+            sector=sector if sector == "outside" or _sector_id(sector) else "",
         )
 
     def args(self, **change: str) -> dict[str, str]:
@@ -72,6 +72,12 @@ class Filters:
         values = {"status": self.status, "category": self.category, "urgency": self.urgency}
         values |= {"sector": self.sector, **change}
         return {key: value for key, value in values.items() if value}
+
+
+def _sector_id(text: str) -> bool:
+    """A sector id as the database stores them: 1 and up, a 32-bit integer (0 is the counts' key
+    for "outside every sector", never a sector)."""
+    return text.isdigit() and 0 < int(text) < 2**31
 
 
 def _conditions(filters: Filters, skip: str = "") -> list[ColumnElement[bool]]:
