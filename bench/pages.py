@@ -110,9 +110,11 @@ def run(
     )
     runtime = build_runtime(settings)
     made = data_dir / "made"
-    if not made.exists():  # a kept --data directory is used again as it is
+    if not made.exists():
         _fill(runtime, size)
         made.write_text(str(size))
+    else:  # a kept --data directory is used again, brought to the newest schema as a deployment is
+        upgrade(runtime.db)
     app = build_app(settings, runtime)
     cursors = _cursors(runtime, size)
     clients: dict[str, Any] = {}

@@ -5,7 +5,8 @@ makes a fresh SQLite file database (or uses the PostgreSQL at ``--database``, wh
 dropped and made again), 20 sectors, one observer, ``size`` waiting reports (5 % urgent) and
 prints the best of 3 of: the queue's first page, the page after 20 pages (reached by its
 cursor), the counts beside the filters, and the same with a sector filter. A keyset page should
-cost the same on page 1 and page 21; the counts grow with the backlog (one GROUP BY per facet).
+cost the same on page 1 and page 21; the counts are read from ``review_counts`` (kept by triggers
+on reports), so they grow with the combinations of status, category, urgency and sector only.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ PAGES = [
     ("limited", "/assignments"),
     ("coord", "/roster"),
     ("coord", "/coverage"),
+    ("coord", "/review"),
+    ("limited", "/review"),
+    ("admin", "/review?status=submitted&urgency=routine"),
     ("admin", "/api/v1/reports/export.csv?from={day}&to={day}"),
     ("comm", "/api/v1/reports/export.geojson?from={day}&to={day}"),
 ]

@@ -2,7 +2,8 @@
 
 Both are keyset pages (``fieldreport.pagination``): the queue ordered urgent first, then newest
 event first; the reviewed list newest decision first. Every figure on a page comes from a fixed
-number of queries (the page, one GROUP BY per facet, the photo counts of the page's reports),
+number of queries (the page, one UNION ALL of a GROUP BY per facet over the counts the database
+keeps, the photo counts of the page's reports),
 never one query per row, and no list is silently cut: a page ends with the next page's cursor.
 """
 
@@ -13,17 +14,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from fieldreport.accounts.models import User
+from fieldreport.accounts.roles import coordinates
 from fieldreport.pagination import Page, encode_cursor, keyset_page
 from fieldreport.photos.models import Photo
 from fieldreport.reports.models import Report
 from fieldreport.reports.service import visible_reports
 from fieldreport.reports.taxonomy import CATEGORY_BY_CODE
-from fieldreport.review.models import ReviewEvent
+from fieldreport.review.models import OUTSIDE_SECTOR, ReviewCount, ReviewEvent
 from fieldreport.review.service import DECISIONS, QUEUE_STATUSES
+from fieldreport.sectors.limits import visible_sector_ids
 
 PAGE_SIZE = 50
 EXCERPT_CHARS = 160
@@ -51,7 +64,7 @@ class Filters:
             status=status if status in DESK_STATUSES else "",
             category=category if category in CATEGORY_BY_CODE else "",
             urgency=urgency if urgency in ("urgent", "routine") else "",
-            sector=sector if sector == "outside" or sector.isdigit() else "",
+            sector=sector if sector == "outside" or _sector_id(sector) else "",
         )
 
     def args(self, **change: str) -> dict[str, str]:
@@ -59,6 +72,12 @@ class Filters:
         values = {"status": self.status, "category": self.category, "urgency": self.urgency}
         values |= {"sector": self.sector, **change}
         return {key: value for key, value in values.items() if value}
+
+
+def _sector_id(text: str) -> bool:
+    """A sector id as the database stores them: 1 and up, a 32-bit integer (0 is the counts' key
+    for "outside every sector", never a sector)."""
+    return text.isdigit() and 0 < int(text) < 2**31
 
 
 def _conditions(filters: Filters, skip: str = "") -> list[ColumnElement[bool]]:
@@ -125,10 +144,71 @@ def _passes(filters: Filters, facet: str, value: str) -> bool:
 
 
 def counts(session: Session, reviewer: User, filters: Filters) -> Counts:
-    """The figures beside each filter, from one GROUP BY over the four facets.
+    """The figures beside each filter, read from the counts the database keeps per (status,
+    category, urgency, sector) (``ReviewCount``), in one query: their cost depends on how many
+    such combinations there are, not on how many reports the mission has seen (issue 12).
 
     Each facet's figures apply the other facets' filters (what choosing that value would show).
+    Only the desk's roles have sector-wide figures; anyone else gets :func:`recount`.
     """
+    if not coordinates(reviewer):
+        return recount(session, reviewer, filters)
+    sectors = visible_sector_ids(session, reviewer)
+    seen = [] if sectors is None else [ReviewCount.sector_key.in_(sectors)]
+    found = Counts(status=dict.fromkeys(DESK_STATUSES, 0), urgency={"urgent": 0, "routine": 0})
+    for facet, value, number in session.execute(_counts_query(filters, seen)):
+        if facet == "total":
+            found.total = int(number or 0)
+        else:
+            getattr(found, facet)[value] = int(number)
+    return found
+
+
+def _counts_query(filters: Filters, seen: list[ColumnElement[bool]]) -> Any:
+    """One UNION ALL: for each facet its figures by value, the other facets' filters applied."""
+    kept = ReviewCount.number > 0
+    values: dict[str, ColumnElement[Any]] = {
+        "status": ReviewCount.status,
+        "category": ReviewCount.category,
+        "urgency": case((ReviewCount.urgent, "urgent"), else_="routine"),
+        "sector": case(
+            (ReviewCount.sector_key == OUTSIDE_SECTOR, "outside"),
+            else_=cast(ReviewCount.sector_key, String),
+        ),
+    }
+    groups = {"urgency": ReviewCount.urgent, "sector": ReviewCount.sector_key}
+    parts = [
+        select(literal_column(f"'{facet}'"), value, func.sum(ReviewCount.number))
+        .where(kept, *seen, *_count_conditions(filters, skip=facet))
+        .group_by(groups.get(facet, value))
+        for facet, value in values.items()
+    ]
+    total = select(literal_column("'total'"), literal_column("''"), func.sum(ReviewCount.number))
+    return union_all(*parts, total.where(kept, *seen, *_count_conditions(filters)))
+
+
+def _count_conditions(filters: Filters, skip: str = "") -> list[ColumnElement[bool]]:
+    """:func:`_conditions` on the kept counts; the status facet lists every desk status."""
+    where: list[ColumnElement[bool]] = []
+    if skip == "status":
+        where.append(ReviewCount.status.in_(DESK_STATUSES))
+    else:
+        where.append(
+            ReviewCount.status.in_((filters.status,) if filters.status else QUEUE_STATUSES)
+        )
+    if filters.category and skip != "category":
+        where.append(ReviewCount.category == filters.category)
+    if filters.urgency and skip != "urgency":
+        where.append(ReviewCount.urgent == (filters.urgency == "urgent"))
+    if filters.sector and skip != "sector":
+        outside = filters.sector == "outside"
+        where.append(ReviewCount.sector_key == (OUTSIDE_SECTOR if outside else int(filters.sector)))
+    return where
+
+
+def recount(session: Session, reviewer: User, filters: Filters) -> Counts:
+    """The same figures counted from the reports themselves (one GROUP BY over the four facets):
+    what :func:`counts` must always equal; its cost grows with the open queue."""
     columns = (Report.status, Report.category, Report.urgent, Report.sector_id)
     query = _base(session, reviewer).where(Report.status.in_(DESK_STATUSES))
     query = query.with_only_columns(*columns, func.count(), maintain_column_froms=True)
