@@ -27,7 +27,7 @@ from fieldreport.sectors.models import Sector
 from fieldreport.sectors.service import import_sector_collection
 from tests.helpers import EAST, WEST, add_report, collection, make_user, report_body
 
-MIGRATION = Path(__file__).parents[1] / "migrations/versions/0011_review_counts.py"
+MIGRATION = Path(__file__).parents[1] / "migrations/versions/0013_review_counts.py"
 
 
 @pytest.fixture

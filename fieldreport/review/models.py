@@ -79,7 +79,7 @@ _CHANGED = (
 )
 _WATCHED = "status, category, urgent, sector_id"
 
-# Kept in step with migrations/versions/0011_review_counts.py (which has its own frozen copy);
+# Kept in step with migrations/versions/0013_review_counts.py (which has its own frozen copy);
 # tests/test_review_counts.py runs the same checks on a migrated and on a create_all schema.
 COUNT_TRIGGERS: dict[str, list[str]] = {
     "sqlite": [

@@ -5,8 +5,8 @@ The table is filled from the reports already there, in the same transaction that
 triggers, so no report is counted twice or missed. The trigger text is a frozen copy of
 ``fieldreport.review.models.COUNT_TRIGGERS`` (tests/test_review_counts.py compares the two).
 
-Revision ID: 0011_review_counts
-Revises: 0010_alerts
+Revision ID: 0013_review_counts
+Revises: 0012_totp_sealed
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_review_counts"
-down_revision = "0010_alerts"
+revision = "0013_review_counts"
+down_revision = "0012_totp_sealed"
 branch_labels = None
 depends_on = None
 
