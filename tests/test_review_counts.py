@@ -150,7 +150,9 @@ def test_kept_counts_equal_a_recount_through_every_kind_of_change(runtime, users
             urgent=True,
             longitude=11.94,
         )
-        report = amend_report(session, session.get(Report, mission["filed"]), observer, fixed)
+        report = amend_report(
+            session, session.get(Report, mission["filed"]), observer, fixed, queue=runtime.queue
+        )
         assert (report.category, report.urgent) == ("civilian_harm", True)
         assert report.sector_id == session.scalar(select(Sector.id).where(Sector.code == "E"))
     assert_counts_exact(runtime)
