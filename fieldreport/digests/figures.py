@@ -183,13 +183,18 @@ def _rejected(session: Session, day: DayRange) -> int:
 
 
 def compute_figures(
-    session: Session, day: date, zone: ZoneInfo, locate: Locate | None = None
+    session: Session,
+    day: date,
+    zone: ZoneInfo,
+    locate: Locate | None = None,
+    codes: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     """All of the day's figures as JSON-ready data (no times of building: deterministic).
 
-    ``locate``: the build's gazetteer locator, when it has one (else read here)."""
+    ``locate`` and ``codes`` (sector id → code): the build's, read once in its snapshot for
+    figures and exports alike (else read here)."""
     span = DayRange.of(day, zone)
-    codes = sector_codes(session)
+    codes = sector_codes(session) if codes is None else codes
     reports = report_counts(session, span)
     average = _previous_average(session, span)
     verified = sum(c["verified"] for subs in reports.values() for c in subs.values())

@@ -1,9 +1,10 @@
 """The digest's event map as PNG bytes: areas, events, sector codes, a scale bar and a legend.
 
 Nothing here touches the database, Flask or the network: the digest build hands plain values in
-(``figures.map_inputs``) and stores the bytes. Same input, same bytes, so a rebuilt digest can be
-compared with (and signed like) the first one. The pieces: ``projection.py`` (where a position
-lands), ``map_areas.py`` (sectors), ``map_markers.py`` (events), ``picture.py`` (shared look).
+(``rows.map_sectors``, ``rows.day_reports``) and stores the bytes. Same input, same bytes, so a
+rebuilt digest can be compared with (and signed like) the first one. The pieces:
+``projection.py`` (where a position lands), ``map_areas.py`` (sectors), ``map_markers.py``
+(events), ``picture.py`` (shared look).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ rendered by a worker, in the commission's language (docs/architecture.md, "Words
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,6 +21,7 @@ from fieldreport.digests.map_drawing import render_map_png
 from fieldreport.digests.pdf import html_to_pdf
 from fieldreport.digests.picture import png_data_uri, translated_labels
 from fieldreport.digests.projection import MapEvent, MapSector
+from fieldreport.digests.rows import ExportRecord
 from fieldreport.i18n import translations
 
 
@@ -33,6 +35,7 @@ class Snapshot:
     sectors: list[MapSector]
     events: list[MapEvent]
     tree_head: dict[str, Any] | None = None  # issue 11: the signed head of this snapshot
+    records: Sequence[ExportRecord] = ()  # the verified reports, for the CSV and GeoJSON
 
 
 @dataclass

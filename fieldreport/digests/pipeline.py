@@ -17,11 +17,10 @@ from datetime import date
 
 from fieldreport import metrics
 from fieldreport.accounts.models import User
-from fieldreport.digests import email, sending, service
+from fieldreport.digests import email, exports, sending, service
 from fieldreport.digests.models import Digest
 from fieldreport.digests.outputs import render_outputs
 from fieldreport.ledger import seal
-from fieldreport.places.finder import place_locator
 from fieldreport.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,23 +39,31 @@ def build(runtime: Runtime, day: date, timings: dict[str, float] | None = None) 
         service.start_build(session, day, zone)
     with runtime.db.session_scope(write=False) as session:
         service.begin_snapshot(session)
-        locate = place_locator(session)  # the gazetteer, read once for figures and exports
-        snapshot = service.read_snapshot(session, day, settings, locate)
-        # Issue 11: the signed tree head and the exports come from this same snapshot.
-        sealed = seal.seal_snapshot(session, settings.data_dir, day, settings.zone, locate)
+        # The figures, the map, the exports' records and (issue 11) the signed tree head all
+        # come from this one snapshot: a report verified after it is in none of them.
+        snapshot = service.read_snapshot(session, day, settings)
+        sealed = seal.seal_snapshot(session, settings.data_dir, day)
     snapshot = dataclasses.replace(snapshot, tree_head=sealed.context)
     signature = service.sign(settings, snapshot.figures, snapshot.ledger_head)
     figures_s = time.perf_counter() - began
+    began = time.perf_counter()
+    export_files = exports.export_files(snapshot.records)  # encoded after the transaction
+    exports_s = time.perf_counter() - began
     outputs = render_outputs(settings, day, snapshot, signature)
     began = time.perf_counter()
-    files = {**outputs.files, **sealed.exports}
+    files = {**outputs.files, **export_files}
     files.update(seal.signed_manifest(settings.data_dir, day, sealed.context, files))
     base = service.store_files(runtime.storage, day, signature, files)
     with runtime.db.session_scope() as session:
         digest = service.mark_ready(session, day, zone, snapshot, signature, base)
         session.add(sealed.head)  # issue 11: the head is kept once the build is
     if timings is not None:
-        timings.update(outputs.timings, figures=figures_s, store=time.perf_counter() - began)
+        timings.update(
+            outputs.timings,
+            figures=figures_s,
+            exports=exports_s,
+            store=time.perf_counter() - began,
+        )
     metrics.DIGEST_BUILD_SECONDS.observe(time.perf_counter() - started)
     return digest
 

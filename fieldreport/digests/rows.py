@@ -1,12 +1,16 @@
 """The day's reports one by one (not aggregated): the annex, the map's events, the exports.
 
-The annex and the map are part of a build's snapshot; the exports stream every verified report
-of the day in batches (``exports.py`` encodes them). Team codes only, never observers' names.
+A build reads the day's counted reports once (:func:`day_reports`), in its snapshot, for both the
+map and the exports; a limited coordinator's download streams their verified reports in batches
+(:func:`verified_records`). Rows are plain tuples from one Core query, sector codes and places
+come from dicts loaded once: at 100,000 reports a per-row object or lookup costs seconds.
+``exports.py`` encodes the records. Team codes only, never observers' names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fieldreport.digests.day_range import NO_SECTOR, DayRange, counted_in, local_time, verified_in
+from fieldreport.digests.day_range import (
+    NO_SECTOR,
+    DayRange,
+    counted_in,
+    local_time,
+    sector_codes,
+    verified_in,
+)
 from fieldreport.digests.projection import MapEvent, MapSector
 from fieldreport.reports.models import Report
 from fieldreport.sectors.models import Sector
@@ -57,12 +68,9 @@ def _short(text: str) -> str:
     return text if len(text) <= NARRATIVE_SHORT else text[: NARRATIVE_SHORT - 1].rstrip() + "…"
 
 
-def map_inputs(
-    session: Session, day: date, zone: ZoneInfo
-) -> tuple[list[MapSector], list[MapEvent]]:
-    """Active sectors and the day's counted events, as the map drawing wants them."""
-    span = DayRange.of(day, zone)
-    sectors = [
+def map_sectors(session: Session) -> list[MapSector]:
+    """The active sectors, as the map drawing wants them."""
+    return [
         MapSector(code, kind, geometry)
         for code, kind, geometry in session.execute(
             select(Sector.code, Sector.kind, Sector.geometry)
@@ -70,16 +78,6 @@ def map_inputs(
             .order_by(Sector.code)
         )
     ]
-    rows = session.execute(
-        select(
-            Report.longitude, Report.latitude, Report.category, Report.status, Report.urgent
-        ).where(counted_in(span))
-    )
-    events = [
-        MapEvent(lon, lat, category, status == "verified", bool(urgent))
-        for lon, lat, category, status, urgent in rows
-    ]
-    return sectors, events
 
 
 EXPORT_COLUMNS = (
@@ -96,64 +94,96 @@ EXPORT_COLUMNS = (
     "urgent",
     "team",
     "narrative",
-    "place",  # "4 km north-east of Arezzo": added by exports.with_places from the gazetteer
+    "place",  # "4 km north-east of Arezzo", from the gazetteer (``places.finder.place_finder``)
+)
+ExportRecord = tuple[Any, ...]  # one verified report, its values in EXPORT_COLUMNS order
+Describe = Callable[[float, float], str]
+
+# One lean Core query (plain tuples, no ORM objects, no join: sector codes come from a dict).
+_REPORT_COLUMNS = (
+    Report.occurred_at,
+    Report.sector_id,
+    Report.category,
+    Report.subcategory,
+    Report.latitude,
+    Report.longitude,
+    Report.basis,
+    Report.attribution_party,
+    Report.attribution_confidence,
+    Report.urgent,
+    Report.team_code,
+    Report.narrative,
+    Report.status,
 )
 
 
-_EXPORT_QUERY = (
-    select(
-        Report.occurred_at,
-        Sector.code,
-        Report.category,
-        Report.subcategory,
-        Report.latitude,
-        Report.longitude,
-        Report.basis,
-        Report.attribution_party,
-        Report.attribution_confidence,
-        Report.urgent,
-        Report.team_code,
-        Report.narrative,
-    )
-    .outerjoin(Sector, Sector.id == Report.sector_id)
-    .order_by(Report.occurred_at, Report.id)
-)
+@dataclass(frozen=True)
+class DayReports:
+    """The day's counted reports read once: the map's events and the exports' records."""
+
+    events: list[MapEvent]  # every counted report (verified or not)
+    records: list[ExportRecord]  # the verified ones, in time order
 
 
-def verified_reports(
+def day_reports(
+    session: Session, day: date, zone: ZoneInfo, codes: dict[int, str], describe: Describe
+) -> DayReports:
+    """One pass over the day's counted reports, in time order, for the map and the exports.
+
+    Read in the build's snapshot, so the exports hold exactly the verified reports the figures
+    count; the map gets every counted report. ``codes``: sector id → code; ``describe``: the
+    gazetteer's words for a position (both loaded once per build).
+    """
+    span = DayRange.of(day, zone)
+    query = select(*_REPORT_COLUMNS).where(counted_in(span)).order_by(Report.occurred_at, Report.id)
+    events: list[MapEvent] = []
+    records: list[ExportRecord] = []
+    # Core, not the ORM's result machinery: these are plain columns, and there are 100,000.
+    for row in session.connection().execute(query).all():
+        verified = row[12] == "verified"
+        events.append(MapEvent(row[5], row[4], row[2], verified, bool(row[9])))
+        if verified:
+            records.append(_export_record(span, codes, describe, row))
+    return DayReports(events, records)
+
+
+def verified_records(
     session: Session,
     day: date,
     zone: ZoneInfo,
-    batch: int = 2000,
+    describe: Describe,
     sector_ids: set[int] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """The day's verified reports for the CSV and GeoJSON exports, streamed in batches.
-
-    ``sector_ids``: only the reports in those sectors (a limited coordinator's); None: all.
-    """
+    batch: int = 2000,
+) -> Iterator[ExportRecord]:
+    """The day's verified reports as export records, streamed in batches (the download of a
+    coordinator limited to some sectors: ``sector_ids``; None: all)."""
     span = DayRange.of(day, zone)
-    query = _EXPORT_QUERY.where(verified_in(span))
+    codes = sector_codes(session)
+    query = select(*_REPORT_COLUMNS).where(verified_in(span))
     if sector_ids is not None:
         query = query.where(Report.sector_id.in_(sector_ids))
-    query = query.execution_options(yield_per=batch)
-    for row in session.execute(query):
-        yield _export_row(span, row)
+    query = query.order_by(Report.occurred_at, Report.id).execution_options(yield_per=batch)
+    for row in session.connection().execute(query):
+        yield _export_record(span, codes, describe, row)
 
 
-def _export_row(span: DayRange, row: Any) -> dict[str, Any]:
-    at, code, category, sub, lat, lon, basis, party, confidence, urgent, team, text = row
-    return {
-        "occurred_at_utc": at.isoformat(),
-        "local_time": span.local(at).isoformat(),
-        "sector": code or "",
-        "category": category,
-        "subcategory": sub,
-        "latitude": lat,
-        "longitude": lon,
-        "basis": basis,
-        "attribution_party": party or "",
-        "attribution_confidence": confidence or "",
-        "urgent": bool(urgent),
-        "team": team or "",
-        "narrative": text or "",
-    }
+def _export_record(
+    span: DayRange, codes: dict[int, str], describe: Describe, row: tuple[Any, ...]
+) -> ExportRecord:
+    at, sector_id, category, sub, lat, lon, basis, party, confidence, urgent, team, text, _ = row
+    return (
+        at.isoformat(),
+        span.local(at).isoformat(),
+        codes.get(sector_id, "") if sector_id is not None else "",
+        category,
+        sub,
+        lat,
+        lon,
+        basis,
+        party or "",
+        confidence or "",
+        bool(urgent),
+        team or "",
+        text or "",
+        describe(lat, lon),
+    )

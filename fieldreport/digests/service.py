@@ -28,9 +28,10 @@ from fieldreport.accounts.service import audit
 from fieldreport.config import Settings
 from fieldreport.db import utcnow
 from fieldreport.digests import figures, render, rows
+from fieldreport.digests.day_range import sector_codes
 from fieldreport.digests.models import Digest, DigestSend
 from fieldreport.digests.outputs import Snapshot
-from fieldreport.places.finder import Locate
+from fieldreport.places.finder import Locate, place_finder, place_locator
 from fieldreport.reports.models import ReportVersion
 from fieldreport.sectors.limits import visible_sector_ids
 from fieldreport.storage import Storage
@@ -229,15 +230,19 @@ def read_snapshot(
     session: Session, day: date, settings: Settings, locate: Locate | None = None
 ) -> Snapshot:
     """Everything the digest states, read in one transaction so that it all agrees
-    (``session`` begun with :func:`begin_snapshot`)."""
+    (``session`` begun with :func:`begin_snapshot`): the figures, the annex, the map and the
+    records of the exports (the day's reports read once for the last two)."""
     head = session.scalar(
         select(ReportVersion.entry_sha256).order_by(ReportVersion.id.desc()).limit(1)
     )
     zone = settings.zone
-    result = figures.compute_figures(session, day, zone, locate)
+    locate = locate or place_locator(session)
+    codes = sector_codes(session)
+    result = figures.compute_figures(session, day, zone, locate, codes)
     annex = rows.annex_rows(session, day, zone, render.WEB.annex)
-    sectors, events = rows.map_inputs(session, day, zone)
-    return Snapshot(result, head, annex, sectors, events)
+    sectors = rows.map_sectors(session)
+    reports = rows.day_reports(session, day, zone, codes, place_finder(session, locate=locate))
+    return Snapshot(result, head, annex, sectors, reports.events, records=reports.records)
 
 
 def store_files(storage: Storage, day: date, signature: str, files: dict[str, bytes]) -> str:

@@ -196,8 +196,10 @@ def _stream(day: date, render: Any) -> Response:
 
     def generate() -> Iterator[str]:
         with database.session_scope(write=False) as session:
-            found = rows.verified_reports(session, day, settings.zone, sector_ids=sector_ids)
-            yield from render(exports.with_places(found, place_finder(session)))
+            describe = place_finder(session)
+            yield from render(
+                rows.verified_records(session, day, settings.zone, describe, sector_ids=sector_ids)
+            )
 
     return Response(stream_with_context(generate()), content_type=render.mimetype)
 
@@ -217,7 +219,8 @@ def _signed_export(digest: Any, name: str) -> Response | None:
 @roles_required(*READERS)
 def reports_csv(day: str) -> Any:
     digest = _served(day_or_404(day))
-    response = _signed_export(digest, "reports.csv") or _stream(digest.day, exports.csv_chunks)
+    stored = _signed_export(digest, "reports.csv")
+    response = stored or _stream(digest.day, exports.record_csv_chunks)
     response.headers["Content-Disposition"] = f'attachment; filename="verified-{day}.csv"'
     return response
 
@@ -227,6 +230,6 @@ def reports_csv(day: str) -> Any:
 def reports_geojson(day: str) -> Any:
     digest = _served(day_or_404(day))
     stored = _signed_export(digest, "reports.geojson")
-    response = stored or _stream(digest.day, exports.geojson_chunks)
+    response = stored or _stream(digest.day, exports.record_geojson_chunks)
     response.headers["Content-Disposition"] = f'attachment; filename="verified-{day}.geojson"'
     return response

@@ -1,8 +1,10 @@
-"""What a digest build needs from the log: a signed head of the snapshot it reads, the exports
-made from that same snapshot, and a signed manifest of every file of the build.
+"""What a digest build needs from the log: a signed head of the snapshot it reads, and a signed
+manifest of every file of the build.
 
 The head is made inside the build's read-only snapshot transaction (its size and root are those
-the figures saw) and stored with the digest row when the build is marked ready. The manifest
+the figures and the exports saw: the build reads the exports' records in that same transaction,
+``digests.service.read_snapshot``) and stored with the digest row when the build is marked
+ready. The manifest
 (``manifest.json``: day, head, SHA-256 of each file) is signed with the mission key
 (``manifest.sig``), so a file changed after the build no longer matches (``fieldreport verify``).
 """
@@ -15,14 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from fieldreport.digests import exports, rows
 from fieldreport.ledger import heads, keys, service
 from fieldreport.ledger.models import TreeHead
-from fieldreport.places.finder import Locate, place_finder
 
 MANIFEST = "manifest.json"
 MANIFEST_SIGNATURE = "manifest.sig"
@@ -32,13 +31,10 @@ MANIFEST_SIGNATURE = "manifest.sig"
 class Sealed:
     head: TreeHead  # not yet added to a session: the build's write transaction keeps it
     context: dict[str, Any]  # what the digest page, PDF and email print
-    exports: dict[str, bytes]
 
 
-def seal_snapshot(
-    session: Session, data_dir: Path, day: date, zone: ZoneInfo, locate: Locate | None = None
-) -> Sealed:
-    """Sign the log as ``session`` sees it and build the exports from the same snapshot."""
+def seal_snapshot(session: Session, data_dir: Path, day: date) -> Sealed:
+    """Sign the log as ``session`` sees it (the build's snapshot, whose exports it vouches for)."""
     head = heads.make_head(session, data_dir, digest_day=day)
     previous = heads.previous_head(session, head)
     context: dict[str, Any] = {
@@ -54,22 +50,7 @@ def seal_snapshot(
         proof = service.consistency_proof(session, previous.tree_size, head.tree_size)
         context["previous"] = {**heads.as_dict(previous), "day": previous.digest_day.isoformat()}
         context["consistency_proof"] = [node.hex() for node in proof]
-    return Sealed(head, context, snapshot_exports(session, day, zone, locate))
-
-
-def snapshot_exports(
-    session: Session, day: date, zone: ZoneInfo, locate: Locate | None = None
-) -> dict[str, bytes]:
-    """The day's CSV and GeoJSON, read in the build's snapshot (not live at download time);
-    the rows are read once for both, each placed from the nearest named town."""
-    found = list(
-        exports.with_places(
-            rows.verified_reports(session, day, zone), place_finder(session, locate=locate)
-        )
-    )
-    csv_text = "".join(exports.csv_chunks(iter(found)))
-    geojson_text = "".join(exports.geojson_chunks(iter(found)))
-    return {"reports.csv": csv_text.encode(), "reports.geojson": geojson_text.encode()}
+    return Sealed(head, context)
 
 
 def manifest_bytes(day: date, head: dict[str, Any], files: dict[str, bytes]) -> bytes:

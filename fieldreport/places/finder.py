@@ -32,9 +32,19 @@ def place_locator(session: Session) -> Locate:
     for name, lat, lon in rows:
         grid[_cell(lat, lon)].append((name, lat, lon))
 
+    # The candidates of a neighbourhood, gathered once: an export asks for thousands of
+    # positions in the same few cells.
+    near: dict[tuple[int, int, int], list[Entry]] = {}
+
     def locate(lat: float, lon: float) -> Located | None:
+        if not grid:
+            return None
+        key = (*_cell(lat, lon), _span(lat))
+        candidates = near.get(key)
+        if candidates is None:
+            candidates = near[key] = _nearby(grid, lat, lon)
         best = min(
-            ((e, haversine_km(e[1], e[2], lat, lon)) for e in _nearby(grid, lat, lon)),
+            ((e, haversine_km(e[1], e[2], lat, lon)) for e in candidates),
             key=lambda found: found[1],
             default=None,
         )
@@ -63,13 +73,18 @@ def place_finder(
 def _nearby(grid: dict[tuple[int, int], list[Entry]], lat: float, lon: float) -> list[Entry]:
     """The places of the cells within 40 km (more cells of longitude away from the equator)."""
     cy, cx = _cell(lat, lon)
-    span = 1 + int(1 / max(math.cos(math.radians(lat)), 0.1))
+    span = _span(lat)
     return [
         entry
         for dy in (-1, 0, 1)
         for dx in range(-span, span + 1)
         for entry in grid.get((cy + dy, cx + dx), ())
     ]
+
+
+def _span(lat: float) -> int:
+    """How many cells of longitude lie within 40 km at ``lat`` (more away from the equator)."""
+    return 1 + int(1 / max(math.cos(math.radians(lat)), 0.1))
 
 
 def _cell(lat: float, lon: float) -> tuple[int, int]:
