@@ -13,7 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from fieldreport.accounts.service import use_password_hasher
@@ -113,6 +113,20 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     yield rt
     rt.queue.shutdown()
     rt.db.dispose()
+
+
+@pytest.fixture
+def statements(runtime: Runtime) -> Iterator[list[str]]:
+    """The SQL statements the app's engine sends while the test runs (a test may clear it):
+    how the list, map and desk tests pin their number of queries."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        sent.append(statement)
+
+    event.listen(runtime.db.engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(runtime.db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from fieldreport.accounts.service import audit
 from fieldreport.sectors.days import today_in
@@ -36,19 +35,6 @@ PAGES = [
     ("admin", "/api/v1/reports/export.csv?from={day}&to={day}"),
     ("comm", "/api/v1/reports/export.geojson?from={day}&to={day}"),
 ]
-
-
-@pytest.fixture
-def statements(runtime):
-    """The SQL statements the app's engine sends while the test runs (cleared by the test)."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        sent.append(statement)
-
-    event.listen(runtime.db.engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(runtime.db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

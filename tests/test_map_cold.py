@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
 from fieldreport.accounts.models import User
 from fieldreport.reports.models import STATUSES, Report
@@ -35,19 +35,6 @@ def cold_cache():
     map_points.clear()
     yield
     map_points.clear()
-
-
-@pytest.fixture
-def statements(runtime):
-    """The SQL statements the app's engine sends while the test runs (cleared by the test)."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        sent.append(statement)
-
-    event.listen(runtime.db.engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(runtime.db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

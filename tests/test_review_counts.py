@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, func, select
 
 from fieldreport.accounts.models import User
 from fieldreport.db import Base, Database, utcnow
@@ -28,19 +28,6 @@ from fieldreport.sectors.service import import_sector_collection
 from tests.helpers import EAST, WEST, add_report, collection, make_user, report_body
 
 MIGRATION = Path(__file__).parents[1] / "migrations/versions/0013_review_counts.py"
-
-
-@pytest.fixture
-def statements(runtime: Any) -> Any:
-    """The SQL statements the app's engine sends while the test runs."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        sent.append(statement)
-
-    event.listen(runtime.db.engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(runtime.db.engine, "before_cursor_execute", record)
 
 
 def _kept(session: Any) -> dict[tuple, int]:
