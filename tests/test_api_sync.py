@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fieldreport.reports.models import Report
+from fieldreport.review.models import ReviewCount
 from fieldreport.sectors.locate import rederive_report_sectors
 from fieldreport.sectors.models import Sector
 from tests.helpers import ON_POSTGRESQL_ONLY, add_report, add_sector, file_report, post_review
@@ -75,10 +77,20 @@ def test_a_report_moved_to_a_new_sector_comes_again(runtime, users, client_for):
 
 @ON_POSTGRESQL_ONLY
 def test_a_change_committed_after_a_later_one_is_not_skipped(runtime, users, client_for):
-    """The case a timestamp gets wrong: A changes first but commits last."""
+    """The case a timestamp gets wrong: A changes first but commits last.
+
+    A and B are of different categories: two reports of the same status, category, urgency and
+    sector share a row of the desk's kept counts (``review_counts``), so there B would wait for
+    A's commit and the case cannot arise (``test_same_kind_changes_wait_for_each_other``)."""
     with runtime.db.session_scope() as session:
         a = add_report(session, users.observer, START).id
-        b = add_report(session, users.observer, START + timedelta(minutes=1)).id
+        b = add_report(
+            session,
+            users.observer,
+            START + timedelta(minutes=1),
+            category="civilian_harm",
+            subcategory="injured",
+        ).id
     client = client_for("admin")
     _ids, resume = _sync(client, "0")
     slow = runtime.db.new_session(write=True)
@@ -93,6 +105,43 @@ def test_a_change_committed_after_a_later_one_is_not_skipped(runtime, users, cli
     finally:
         slow.close()
     assert _sync(client, _since_of(resume))[0] == [a]
+
+
+def test_same_kind_changes_wait_for_each_other_and_both_land(runtime, users):
+    """Two changes of reports of one kind (status, category, urgency, sector) meet on one kept
+    count row: the second waits for the first's commit, neither is lost, the counts add up."""
+    with runtime.db.session_scope() as session:
+        a = add_report(session, users.observer, START).id
+        b = add_report(session, users.observer, START + timedelta(minutes=1)).id
+    slow = runtime.db.new_session(write=True)
+    outcome: list[str] = []
+
+    def change_b() -> None:
+        with runtime.db.session_scope() as fast:
+            fast.get(Report, b).status = "in_review"
+        outcome.append("b committed")
+
+    try:
+        slow.get(Report, a).status = "in_review"
+        slow.flush()
+        racer = threading.Thread(target=change_b)
+        racer.start()
+        racer.join(timeout=1.0)
+        if runtime.db.engine.dialect.name == "postgresql":
+            assert outcome == [], "B must wait on the count row A holds"
+        slow.commit()
+    finally:
+        slow.close()
+    racer.join(timeout=30)
+    assert outcome == ["b committed"]
+    with runtime.db.session_scope(write=False) as session:
+        statuses = session.execute(select(Report.status).where(Report.id.in_([a, b]))).scalars()
+        assert sorted(statuses) == ["in_review", "in_review"]
+        kept = session.execute(
+            select(ReviewCount.status, func.sum(ReviewCount.number)).group_by(ReviewCount.status)
+        ).all()
+        counted = session.execute(select(Report.status, func.count()).group_by(Report.status))
+        assert {status: n for status, n in kept if n} == dict(counted.all())
 
 
 def test_every_report_of_one_transaction_shares_a_change_key_above_the_last(runtime, users):
