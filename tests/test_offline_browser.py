@@ -228,6 +228,14 @@ def test_report_page_first_load_is_within_budget(
     assert all(url.startswith(server.url) for url in sizes), "a third-party host was contacted"
     assert html <= HTML_BUDGET, f"HTML is {html} bytes"
     assert total <= FIRST_LOAD_BUDGET, f"first load is {total} bytes"
+    # A repeat visit: what still crosses the network (the page itself; scripts, styles and
+    # pictures come from the service worker's cache).
+    finished.clear()
+    page.goto(server.url + "/reports/new", wait_until="networkidle")
+    network = [r for r in finished if not (r.response() and r.response().from_service_worker)]
+    repeat = sum(_transferred(network).values())
+    print(f"repeat visit of /reports/new: {repeat / 1024:.1f} KB over the network")
+    assert 0 < repeat <= HTML_BUDGET + 2048, f"repeat visit is {repeat} bytes"
 
 
 def _upload_bytes(page: Page, server: LiveServer, photo: Path, *, original: bool) -> int:
