@@ -79,8 +79,8 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> bool:
             # Redis mid-run): work again, with a new worker, once Redis answers.
             try:
                 time.sleep(REDIS_RETRY_S)
-            except StopRequested:  # RQ's signal handler: asked to stop while we waited
-                return False
+            except (StopRequested, RedisError):  # asked to stop while we waited (RQ's signal
+                return False  # handler asks Redis for the worker's state, which may be away)
             log.warning("working again after losing Redis")
     finally:
         if watchdog is not None:
