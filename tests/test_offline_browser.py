@@ -235,7 +235,7 @@ def test_report_page_first_load_is_within_budget(
     network = [r for r in finished if not (r.response() and r.response().from_service_worker)]
     repeat = sum(_transferred(network).values())
     print(f"repeat visit of /reports/new: {repeat / 1024:.1f} KB over the network")
-    assert 0 < repeat <= HTML_BUDGET + 2048, f"repeat visit is {repeat} bytes"
+    assert 0 < repeat <= FIRST_LOAD_BUDGET // 2, f"repeat visit is {repeat} bytes"
 
 
 def _upload_bytes(page: Page, server: LiveServer, photo: Path, *, original: bool) -> int:
