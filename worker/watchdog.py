@@ -75,6 +75,6 @@ def end_stalled_process(silence_s: float, stop_children: Callable[[], None]) -> 
     try:
         stop_children()
     finally:
-        logging.shutdown()
-        # os._exit: the stuck main thread would never let a normal exit finish.
+        # os._exit: the stuck main thread would never let a normal exit finish (nor, if it is
+        # stuck inside a log call, logging.shutdown; each log line is flushed as written).
         os._exit(STALLED_EXIT_STATUS)
