@@ -94,16 +94,19 @@ def demo() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
+    from fieldreport.accounts.totp_sealing import TotpKeyError
     from fieldreport.web.app import build_app
 
     runtime = _runtime()
     _migrate(runtime)
-    _check_totp_key(runtime)
-    created = _ensure_demo(runtime)
+    created = _ensure_demo(runtime)  # only on an empty database, which holds no sealed secret
     if created is not None:
         click.echo("Empty database: created the demo mission.")
     _print_accounts(runtime, created)
-    app = build_app(runtime.settings, runtime)
+    try:
+        app = build_app(runtime.settings, runtime)  # checks the two-step log-in key, once
+    except TotpKeyError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"fieldreport on http://{host}:{port}/ (queue: {runtime.queue.mode})")
     # A production WSGI server in one process, so that in-process jobs and the periodic sweep
     # live beside the requests (several processes would each run their own: use Redis then).
